@@ -1,0 +1,64 @@
+import type { ExecutionContext, Middleware } from './context.js'
+
+/** Observes each middleware as `compose` runs it; used for `middleware:*` events and tracing. */
+export interface ComposeHooks {
+  onStart(index: number, ctx: ExecutionContext): void
+  onEnd(index: number, ctx: ExecutionContext, durationMs: number, error: unknown): void
+}
+
+/**
+ * Chains middleware Koa/Hono style: each runs until it awaits `next()`, which runs
+ * the rest of the chain. Calling `next()` twice rejects with an error naming the
+ * middleware; an error thrown anywhere rejects the whole chain as it is.
+ */
+export function compose(middleware: readonly Middleware[], hooks?: ComposeHooks): (ctx: ExecutionContext) => Promise<void> {
+  for (const [i, fn] of middleware.entries()) {
+    if (typeof fn !== 'function') {
+      throw new TypeError(`Expected \`middleware[${i}]\` to be a function, got \`${typeof fn}\`.`)
+    }
+  }
+  return function run(ctx) {
+    let lastIndex = -1
+    function dispatch(i: number): Promise<void> {
+      if (i <= lastIndex) {
+        const fn = middleware[i - 1]
+        return Promise.reject(new Error(`next() called multiple times in middleware \`${nameOf(fn, i - 1)}\``))
+      }
+      lastIndex = i
+      const fn = middleware[i]
+      if (fn === undefined) return Promise.resolve()
+      if (hooks === undefined) {
+        try {
+          return fn(ctx, () => dispatch(i + 1))
+        } catch (error) {
+          return Promise.reject(error)
+        }
+      }
+      return timed(fn, i)
+    }
+    async function timed(fn: Middleware, i: number): Promise<void> {
+      const started = performance.now()
+      hooks!.onStart(i, ctx)
+      let failure: unknown
+      try {
+        await fn(ctx, () => dispatch(i + 1))
+      } catch (error) {
+        failure = error ?? new Error('middleware threw a nullish value')
+        throw error
+      } finally {
+        hooks!.onEnd(i, ctx, performance.now() - started, failure)
+      }
+    }
+    return dispatch(0)
+  }
+}
+
+function nameOf(fn: Middleware | undefined, index: number): string {
+  return fn?.name || `#${index}`
+}
+
+/** Gives a middleware function the name `Pipeline` and `use` refer to it by. */
+export function named<T extends Middleware>(name: string, fn: T): T {
+  Object.defineProperty(fn, 'name', { value: name, configurable: true })
+  return fn
+}

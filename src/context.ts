@@ -1,0 +1,94 @@
+import type { Message, Usage } from './types.js'
+import type { EventPayload, PipelineEventName } from './events.js'
+
+/** What one trimming policy did to the provider view. */
+export interface TrimReport {
+  /** Messages of the view (pinned ones included) after trimming. */
+  kept: number
+  /** Messages removed from the view; the stored history is untouched. */
+  dropped: number
+}
+
+/**
+ * The shared state of one turn, handed to every middleware. Built-ins read and
+ * write the documented fields; user middleware may too, and keeps its own data in
+ * `state`.
+ */
+export interface ExecutionContext {
+  /** Unique per turn; also the idempotency key of the turn's save. */
+  readonly executionId: string
+  readonly sessionId: string
+  /** The new message of this turn. */
+  readonly input: Message
+  /** What `state-load` loaded: the tail of the stored history, oldest first. */
+  history: Message[]
+  /**
+   * The provider view: pinned system messages, then history, then the input.
+   * Trimming policies shorten it; `provider-call` sends it.
+   */
+  messages: Message[]
+  /** The assistant's reply, set by `provider-call`. */
+  response: Message | undefined
+  usage: Usage | undefined
+  finishReason: string | undefined
+  /** The model the provider reported (or was asked for). */
+  model: string | undefined
+  /** Cost of the provider call in USD, when the model's price is known. */
+  costUsd: number | undefined
+  /**
+   * The messages this turn adds to the stored history, in order: the input, any
+   * tool messages a middleware produced, and the reply. `state-save` appends them
+   * in one call.
+   */
+  readonly newMessages: Message[]
+  /** `true` once `state-save` stored `newMessages`. */
+  saved: boolean
+  /** The length of the stored history after the save, when the store reported it. */
+  storedLength: number | undefined
+  /** Aborted by the caller's signal, `timeoutMs`, or a stream consumer that stopped reading. */
+  readonly signal: AbortSignal
+  /** Free space for user middleware. */
+  readonly state: Map<string, unknown>
+  /** Set while streaming: `provider-call` passes each text delta here. */
+  readonly onDelta: ((text: string) => void) | undefined
+  /** What the trimming policies did, keyed by middleware name. */
+  readonly trimmed: Record<string, TrimReport>
+  /** Emits a typed pipeline event; `sessionId` and `executionId` are filled in. */
+  emit<K extends PipelineEventName>(event: K, payload: Omit<EventPayload<K>, 'sessionId' | 'executionId'>): void
+}
+
+/** `(ctx, next) => Promise<void>`, as in Koa and Hono. Calling `next()` twice is an error. */
+export type Middleware = (ctx: ExecutionContext, next: () => Promise<void>) => Promise<void>
+
+/** What `execute` resolves with (and `stream` ends with). */
+export interface ExecuteResult {
+  sessionId: string
+  executionId: string
+  /** The assistant reply. */
+  response: Message
+  /** The provider view that was sent. */
+  messages: Message[]
+  usage: Usage | undefined
+  costUsd: number | undefined
+  model: string | undefined
+  finishReason: string | undefined
+  /** `true` when the turn was persisted. */
+  saved: boolean
+  /** Stored history length after this turn, when known. */
+  storedLength: number | undefined
+  trimmed: Record<string, TrimReport>
+  durationMs: number
+}
+
+/** Options of one turn. */
+export interface ExecuteOptions {
+  /** Aborts the turn (the provider request included). */
+  signal?: AbortSignal
+  /** Required when `role` is `'tool'`: the id of the tool call this message answers. */
+  toolCallId?: string
+  name?: string
+  metadata?: Record<string, unknown>
+}
+
+/** What `pipe.stream` yields. */
+export type StreamChunk = { type: 'delta'; text: string } | { type: 'done'; result: ExecuteResult }

@@ -1,0 +1,125 @@
+import type { ExecuteResult } from './context.js'
+
+/** Base class of every error promptline throws on purpose. The original error, if any, is `cause`. */
+export class PromptlineError extends Error {
+  override name = 'PromptlineError'
+
+  constructor(message: string, options?: { cause?: unknown }) {
+    super(message, options)
+  }
+}
+
+/** The store could not load a session's history (and `onLoadError` is `'throw'`). */
+export class StateLoadError extends PromptlineError {
+  override name = 'StateLoadError'
+  readonly sessionId: string
+
+  constructor(sessionId: string, options?: { cause?: unknown }) {
+    super(`Could not load session \`${sessionId}\`: ${describeCause(options?.cause)}`, options)
+    this.sessionId = sessionId
+  }
+}
+
+/**
+ * The turn's messages could not be stored after every retry. The provider did
+ * answer: `result` holds the turn as it would have been returned, so a caller can
+ * show the reply and decide what to do about persistence.
+ */
+export class StateSaveError extends PromptlineError {
+  override name = 'StateSaveError'
+  readonly sessionId: string
+  readonly result: ExecuteResult
+
+  constructor(sessionId: string, result: ExecuteResult, options?: { cause?: unknown }) {
+    super(`Could not save session \`${sessionId}\`: ${describeCause(options?.cause)}`, options)
+    this.sessionId = sessionId
+    this.result = result
+  }
+}
+
+/** Stored data is not a valid history: names the session and the position of the bad entry. */
+export class StateCorruptError extends PromptlineError {
+  override name = 'StateCorruptError'
+  readonly sessionId: string
+  readonly position: number | undefined
+
+  constructor(sessionId: string, position: number | undefined, reason: string, options?: { cause?: unknown }) {
+    const where = position === undefined ? '' : ` at position ${position}`
+    super(`Corrupt state in session \`${sessionId}\`${where}: ${reason}`, options)
+    this.sessionId = sessionId
+    this.position = position
+  }
+}
+
+export class SessionNotFoundError extends PromptlineError {
+  override name = 'SessionNotFoundError'
+  readonly sessionId: string
+
+  constructor(sessionId: string) {
+    super(`Session \`${sessionId}\` does not exist`)
+    this.sessionId = sessionId
+  }
+}
+
+export class SessionExistsError extends PromptlineError {
+  override name = 'SessionExistsError'
+  readonly sessionId: string
+
+  constructor(sessionId: string) {
+    super(`Session \`${sessionId}\` already exists`)
+    this.sessionId = sessionId
+  }
+}
+
+/** A provider call failed. `status` is the HTTP status when there was one. */
+export class ProviderError extends PromptlineError {
+  override name = 'ProviderError'
+  readonly provider: string
+  readonly status: number | undefined
+
+  constructor(provider: string, message: string, options?: { status?: number | undefined; cause?: unknown }) {
+    const status = options?.status === undefined ? '' : ` (HTTP ${options.status})`
+    super(`Provider \`${provider}\` failed${status}: ${message}`, options)
+    this.provider = provider
+    this.status = options?.status
+  }
+}
+
+/** The pinned messages plus the newest message alone exceed the token budget. */
+export class ContextOverflowError extends PromptlineError {
+  override name = 'ContextOverflowError'
+  readonly requiredTokens: number
+  readonly maxTokens: number
+
+  constructor(requiredTokens: number, maxTokens: number, detail: string) {
+    super(
+      `Context overflow: ${detail} need ${requiredTokens} tokens, but the budget is ${maxTokens} tokens`,
+    )
+    this.requiredTokens = requiredTokens
+    this.maxTokens = maxTokens
+  }
+}
+
+/** The pipeline was shut down; it accepts no new turns. */
+export class PipelineClosedError extends PromptlineError {
+  override name = 'PipelineClosedError'
+
+  constructor() {
+    super('Pipeline is shut down and accepts no new turns')
+  }
+}
+
+/** The turn was aborted through its `AbortSignal` or by `timeoutMs`. */
+export class AbortError extends PromptlineError {
+  override name = 'AbortError'
+
+  constructor(message: string, options?: { cause?: unknown }) {
+    super(message, options)
+  }
+}
+
+function describeCause(cause: unknown): string {
+  if (cause instanceof Error) return cause.message
+  if (cause === undefined) return 'unknown error'
+  return String(cause)
+}

@@ -1,0 +1,39 @@
+import { EventEmitter } from 'eventemitter3'
+import type { Role, Usage } from './types.js'
+
+/** Fields every pipeline event carries. */
+export interface TurnEvent {
+  sessionId: string
+  executionId: string
+}
+
+/** Every event a pipeline emits, with its payload. */
+export interface PipelineEvents {
+  'execution:start': TurnEvent & { role: Role; streaming: boolean }
+  'middleware:start': TurnEvent & { name: string }
+  'middleware:end': TurnEvent & { name: string; durationMs: number; error?: unknown }
+  'state:loaded': TurnEvent & { count: number; last: number | undefined }
+  'state:load-failed': TurnEvent & { error: unknown; action: 'throw' | 'start-fresh' }
+  'context:trimmed': TurnEvent & { kept: number; dropped: number; maxMessages: number }
+  'tokens:truncated': TurnEvent & { kept: number; dropped: number; tokens: number; maxTokens: number }
+  'provider:response': TurnEvent & {
+    provider: string
+    model: string | undefined
+    usage: Usage | undefined
+    costUsd: number | undefined
+    finishReason: string | undefined
+    durationMs: number
+  }
+  'state:save-retry': TurnEvent & { attempt: number; retriesLeft: number; error: unknown }
+  'state:saved': TurnEvent & { count: number; storedLength: number; attempts: number }
+  'state:save-failed': TurnEvent & { error: unknown; attempts: number }
+  'execution:end': TurnEvent & { durationMs: number; saved: boolean; error?: unknown }
+}
+
+export type PipelineEventName = keyof PipelineEvents
+export type EventPayload<K extends PipelineEventName> = PipelineEvents[K]
+
+type Listeners = { [K in PipelineEventName]: (payload: PipelineEvents[K]) => void }
+
+/** The typed `eventemitter3` emitter a `Pipeline` extends. */
+export class PipelineEmitter extends EventEmitter<Listeners> {}

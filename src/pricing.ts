@@ -1,0 +1,65 @@
+import type { Usage } from './types.js'
+import { assertNonNegativeNumber, show } from './validate.js'
+
+/** USD per million tokens. */
+export interface ModelPrice {
+  input: number
+  output: number
+}
+
+/** Prices by model name, as the provider reports the model. */
+export type PricingTable = Readonly<Record<string, ModelPrice>>
+
+/**
+ * OpenAI's published list prices (USD per million tokens, standard tier, checked
+ * 2025) for the models most used through this library. Deliberately short: a model
+ * that is not here has no price (`costUsd: undefined`) rather than a guess. Pass
+ * `pricing` to the pipeline to add or override entries.
+ */
+export const DEFAULT_PRICING: PricingTable = Object.freeze({
+  'gpt-4o': { input: 2.5, output: 10 },
+  'gpt-4o-mini': { input: 0.15, output: 0.6 },
+  'gpt-4.1': { input: 2, output: 8 },
+  'gpt-4.1-mini': { input: 0.4, output: 1.6 },
+  'gpt-4.1-nano': { input: 0.1, output: 0.4 },
+  'gpt-5': { input: 1.25, output: 10 },
+  'gpt-5-mini': { input: 0.25, output: 2 },
+  'gpt-5-nano': { input: 0.05, output: 0.4 },
+  'o3-mini': { input: 1.1, output: 4.4 },
+  'o4-mini': { input: 1.1, output: 4.4 },
+  'gpt-3.5-turbo': { input: 0.5, output: 1.5 },
+})
+
+const DATED_SNAPSHOT = /-\d{4}-\d{2}-\d{2}$/
+
+/**
+ * The price of `model`: an exact entry, else the entry of its undated name
+ * (`gpt-4o-mini-2024-07-18` → `gpt-4o-mini`). Never a prefix match: `gpt-4o`'s
+ * price must not be charged for `gpt-4o-audio-preview`.
+ */
+export function resolvePrice(model: string | undefined, table: PricingTable): ModelPrice | undefined {
+  if (model === undefined) return undefined
+  if (Object.hasOwn(table, model)) return table[model]
+  const undated = model.replace(DATED_SNAPSHOT, '')
+  return undated !== model && Object.hasOwn(table, undated) ? table[undated] : undefined
+}
+
+/** Cost in USD of `usage` at `price`; `undefined` when either is unknown. */
+export function costOf(usage: Usage | undefined, price: ModelPrice | undefined): number | undefined {
+  if (usage === undefined || price === undefined) return undefined
+  return (usage.inputTokens * price.input + usage.outputTokens * price.output) / 1_000_000
+}
+
+export function assertPricingTable(value: unknown, name: string): asserts value is PricingTable {
+  if (value === null || typeof value !== 'object' || Array.isArray(value)) {
+    throw new TypeError(`Expected \`${name}\` to be an object of { input, output } prices, got \`${show(value)}\`.`)
+  }
+  for (const [model, price] of Object.entries(value)) {
+    if (price === null || typeof price !== 'object') {
+      throw new TypeError(`Expected \`${name}['${model}']\` to be { input, output }, got \`${show(price)}\`.`)
+    }
+    const { input, output } = price as Record<string, unknown>
+    assertNonNegativeNumber(input, `${name}['${model}'].input`)
+    assertNonNegativeNumber(output, `${name}['${model}'].output`)
+  }
+}

@@ -1,0 +1,132 @@
+import type { Message, Provider, ProviderChunk, ProviderRequest, ProviderResponse } from '../types.js'
+import { AbortError } from '../errors.js'
+import { assertNonNegativeNumber, assertOptionsObject, show } from '../validate.js'
+import { copyMessages } from '../messages.js'
+
+export type MockReply = string | string[] | ((messages: Message[]) => string | Promise<string>)
+
+export interface MockProviderOptions {
+  /**
+   * What to answer: a fixed string, a script used in order (the last entry repeats),
+   * or a function of the view.
+   * @default echoes the last message: `Echo: <content>`
+   */
+  reply?: MockReply
+  /**
+   * Delay before answering, in milliseconds; an abort during it rejects at once.
+   * @default 0
+   */
+  latencyMs?: number
+  /** @default 'mock' */
+  name?: string
+  /** Reported as the answering model (for pricing). @default 'mock-model' */
+  model?: string
+}
+
+/**
+ * An offline provider for tests, demos and `npm start`. It records every request it
+ * received in `requests` (views are copied, so later changes do not show), honours
+ * `AbortSignal`, and streams its reply word by word.
+ *
+ * @example
+ * ```ts
+ * const provider = new MockProvider({ reply: ['Hello!', 'Bye!'] })
+ * const pipe = new Pipeline({ provider })
+ * await pipe.execute('s1', 'user', 'Hi')
+ * provider.requests[0]?.messages // [{ role: 'user', content: 'Hi' }]
+ * ```
+ */
+export class MockProvider implements Provider {
+  readonly name: string
+  readonly requests: ProviderRequest[] = []
+  readonly #reply: MockReply | undefined
+  readonly #latencyMs: number
+  readonly #model: string
+  #turn = 0
+
+  constructor(options: MockProviderOptions = {}) {
+    assertOptionsObject(options, 'options')
+    const { reply, latencyMs = 0, name = 'mock', model = 'mock-model' } = options
+    if (reply !== undefined && typeof reply !== 'string' && typeof reply !== 'function') {
+      if (!Array.isArray(reply) || reply.length === 0 || reply.some((r) => typeof r !== 'string')) {
+        throw new TypeError(
+          `Expected \`reply\` to be a string, a non-empty array of strings or a function, got \`${show(reply)}\`.`,
+        )
+      }
+    }
+    assertNonNegativeNumber(latencyMs, 'latencyMs')
+    this.#reply = Array.isArray(reply) ? [...reply] : reply
+    this.#latencyMs = latencyMs
+    this.name = name
+    this.#model = model
+  }
+
+  async complete(request: ProviderRequest): Promise<ProviderResponse> {
+    this.requests.push({ ...request, messages: copyMessages(request.messages) })
+    await this.#wait(request.signal)
+    const content = await this.#replyFor(request.messages)
+    throwIfAborted(request.signal)
+    return {
+      message: { role: 'assistant', content },
+      usage: { inputTokens: roughTokens(request.messages), outputTokens: roughCount(content) },
+      finishReason: 'stop',
+      model: request.model ?? this.#model,
+    }
+  }
+
+  async *stream(request: ProviderRequest): AsyncIterable<ProviderChunk> {
+    const response = await this.complete(request)
+    const words = response.message.content.split(/(?<=\s)/)
+    for (const word of words) {
+      throwIfAborted(request.signal)
+      yield { type: 'delta', text: word }
+      // Give consumers (and aborts) a chance to run between deltas.
+      await new Promise((resolve) => setImmediate(resolve))
+    }
+    throwIfAborted(request.signal)
+    yield { type: 'done', response }
+  }
+
+  async #replyFor(messages: Message[]): Promise<string> {
+    const reply = this.#reply
+    const turn = this.#turn++
+    if (reply === undefined) return `Echo: ${messages.at(-1)?.content ?? ''}`
+    if (typeof reply === 'string') return reply
+    if (typeof reply === 'function') return reply(messages)
+    return reply[Math.min(turn, reply.length - 1)] as string
+  }
+
+  #wait(signal: AbortSignal | undefined): Promise<void> {
+    throwIfAborted(signal)
+    if (this.#latencyMs === 0) return Promise.resolve()
+    return new Promise((resolve, reject) => {
+      const onAbort = () => {
+        clearTimeout(timer)
+        reject(abortError(signal))
+      }
+      const timer = setTimeout(() => {
+        signal?.removeEventListener('abort', onAbort)
+        resolve()
+      }, this.#latencyMs)
+      signal?.addEventListener('abort', onAbort, { once: true })
+    })
+  }
+}
+
+function throwIfAborted(signal: AbortSignal | undefined): void {
+  if (signal?.aborted) throw abortError(signal)
+}
+
+function abortError(signal: AbortSignal | undefined): AbortError {
+  return new AbortError('Provider `mock` request aborted', { cause: signal?.reason })
+}
+
+function roughCount(text: string): number {
+  return text.length === 0 ? 0 : Math.ceil(text.length / 4)
+}
+
+function roughTokens(messages: Message[]): number {
+  let total = 3
+  for (const message of messages) total += 4 + roughCount(message.content)
+  return total
+}

@@ -1,0 +1,98 @@
+/** Who wrote a message. */
+export type Role = 'system' | 'user' | 'assistant' | 'tool'
+
+/** One call of a tool requested by the model. `arguments` is the raw JSON text the model produced. */
+export interface ToolCall {
+  id: string
+  name: string
+  arguments: string
+}
+
+/**
+ * One chat message. An assistant message with `toolCalls` and the `tool` messages
+ * answering it (matched by `toolCallId`) form one tool group, which every trimming
+ * policy keeps or drops whole.
+ */
+export interface Message {
+  role: Role
+  content: string
+  /** Set on an assistant message that calls tools. */
+  toolCalls?: ToolCall[]
+  /** Set on a tool message: the id of the call it answers. */
+  toolCallId?: string
+  name?: string
+  metadata?: Record<string, unknown>
+}
+
+/** Token counts of one provider call. */
+export interface Usage {
+  inputTokens: number
+  outputTokens: number
+  /** `true` when the provider reported no usage and the tokens were counted locally. */
+  estimated?: boolean
+}
+
+export interface LoadOptions {
+  /** Only the newest `last` messages (a positive integer). Omitted: the whole history. */
+  last?: number
+}
+
+export interface AppendOptions {
+  /**
+   * Makes the append idempotent: a second append with the same key to the same
+   * session is a no-op that returns the current length. `state-save` passes the
+   * turn's execution id, so a retried save never duplicates a turn.
+   */
+  idempotencyKey?: string
+}
+
+export interface ListOptions {
+  /** Stop after this many session ids (a positive integer). */
+  limit?: number
+}
+
+/**
+ * Where conversation history lives between turns. Every store passes the shared
+ * conformance suite in `test/stores/conformance.ts`.
+ */
+export interface StateStore {
+  /** The session's messages, oldest first; `[]` for an unknown session. */
+  load(sessionId: string, options?: LoadOptions): Promise<Message[]>
+  /** Replaces the whole history atomically. */
+  save(sessionId: string, messages: Message[]): Promise<void>
+  /** Appends atomically and returns the new length. */
+  append(sessionId: string, messages: Message[], options?: AppendOptions): Promise<number>
+  /** Copies a session; `SessionNotFoundError` / `SessionExistsError`. */
+  fork(sourceId: string, targetId: string): Promise<void>
+  /** `true` when the session existed. */
+  delete(sessionId: string): Promise<boolean>
+  length(sessionId: string): Promise<number>
+  list(options?: ListOptions): AsyncIterable<string>
+  close(): Promise<void>
+}
+
+export interface ProviderRequest {
+  messages: Message[]
+  model?: string
+  signal?: AbortSignal
+  maxTokens?: number
+  temperature?: number
+}
+
+export interface ProviderResponse {
+  message: Message
+  usage?: Usage
+  finishReason?: string
+  /** The model that actually answered, as the provider reports it (used for pricing). */
+  model?: string
+}
+
+/** What `Provider.stream` yields: text deltas, then exactly one `done` carrying the full response. */
+export type ProviderChunk = { type: 'delta'; text: string } | { type: 'done'; response: ProviderResponse }
+
+/** A model backend. `stream` is optional; without it a streamed turn yields the whole reply as one delta. */
+export interface Provider {
+  readonly name: string
+  complete(request: ProviderRequest): Promise<ProviderResponse>
+  stream?(request: ProviderRequest): AsyncIterable<ProviderChunk>
+}

@@ -1,0 +1,111 @@
+import type { Message, Role } from './types.js'
+
+/** Renders a value for an error message: strings quoted, long values cut. */
+export function show(value: unknown): string {
+  let text: string
+  if (typeof value === 'string') text = JSON.stringify(value)
+  else if (typeof value === 'function') text = `function ${value.name || '(anonymous)'}`
+  else if (typeof value === 'bigint') text = `${value}n`
+  else if (value === undefined) text = 'undefined'
+  else {
+    try {
+      text = JSON.stringify(value) ?? String(value)
+    } catch {
+      text = Object.prototype.toString.call(value)
+    }
+  }
+  return text.length > 80 ? `${text.slice(0, 77)}...` : text
+}
+
+function expected(name: string, what: string, value: unknown): TypeError {
+  return new TypeError(`Expected \`${name}\` to be ${what}, got \`${show(value)}\`.`)
+}
+
+/** Session ids are non-empty strings of at most 512 UTF-8 bytes. */
+export const MAX_SESSION_ID_BYTES = 512
+
+/** Throws a `TypeError` naming `name` unless `value` is a valid session id. */
+export function assertSessionId(value: unknown, name = 'sessionId'): asserts value is string {
+  if (typeof value !== 'string' || value.length === 0) {
+    throw expected(name, 'a non-empty string', value)
+  }
+  // A UTF-16 code unit is at most 3 UTF-8 bytes, so short ids skip the byte count.
+  if (value.length * 3 > MAX_SESSION_ID_BYTES && Buffer.byteLength(value, 'utf8') > MAX_SESSION_ID_BYTES) {
+    throw expected(name, `at most ${MAX_SESSION_ID_BYTES} bytes long`, value)
+  }
+}
+
+export function assertPositiveInteger(value: unknown, name: string): asserts value is number {
+  if (!Number.isSafeInteger(value) || (value as number) < 1) throw expected(name, 'a positive integer', value)
+}
+
+export function assertNonNegativeInteger(value: unknown, name: string): asserts value is number {
+  if (!Number.isSafeInteger(value) || (value as number) < 0) throw expected(name, 'a non-negative integer', value)
+}
+
+export function assertNonNegativeNumber(value: unknown, name: string): asserts value is number {
+  if (typeof value !== 'number' || !Number.isFinite(value) || value < 0) {
+    throw expected(name, 'a non-negative finite number', value)
+  }
+}
+
+export function assertNonEmptyString(value: unknown, name: string): asserts value is string {
+  if (typeof value !== 'string' || value.length === 0) throw expected(name, 'a non-empty string', value)
+}
+
+export function assertFunction(value: unknown, name: string): asserts value is (...args: never[]) => unknown {
+  if (typeof value !== 'function') throw expected(name, 'a function', value)
+}
+
+export function assertOneOf<T extends string>(value: unknown, allowed: readonly T[], name: string): asserts value is T {
+  if (!allowed.includes(value as T)) {
+    throw expected(name, `one of ${allowed.map((a) => `'${a}'`).join(', ')}`, value)
+  }
+}
+
+/** Throws unless `value` is a plain object (or undefined when `optional`). */
+export function assertOptionsObject(value: unknown, name: string): asserts value is Record<string, unknown> | undefined {
+  if (value === undefined) return
+  if (value === null || typeof value !== 'object' || Array.isArray(value)) throw expected(name, 'an object', value)
+}
+
+export const ROLES: readonly Role[] = ['system', 'user', 'assistant', 'tool']
+
+function isPlainObject(value: unknown): value is Record<string, unknown> {
+  return value !== null && typeof value === 'object' && !Array.isArray(value)
+}
+
+/**
+ * Explains why `value` is not a valid `Message`, or returns `undefined` when it is.
+ * Stores use it to detect corrupt entries; the pipeline to reject bad input.
+ */
+export function messageProblem(value: unknown): string | undefined {
+  if (!isPlainObject(value)) return `expected a message object, got \`${show(value)}\``
+  if (!ROLES.includes(value.role as Role)) return `\`role\` must be one of ${ROLES.join(', ')}, got \`${show(value.role)}\``
+  if (typeof value.content !== 'string') return `\`content\` must be a string, got \`${show(value.content)}\``
+  if (value.toolCalls !== undefined) {
+    if (!Array.isArray(value.toolCalls)) return `\`toolCalls\` must be an array, got \`${show(value.toolCalls)}\``
+    for (const [i, call] of value.toolCalls.entries()) {
+      if (!isPlainObject(call) || typeof call.id !== 'string' || typeof call.name !== 'string' || typeof call.arguments !== 'string') {
+        return `\`toolCalls[${i}]\` must be { id, name, arguments } strings, got \`${show(call)}\``
+      }
+    }
+  }
+  if (value.toolCallId !== undefined && typeof value.toolCallId !== 'string') {
+    return `\`toolCallId\` must be a string, got \`${show(value.toolCallId)}\``
+  }
+  if (value.name !== undefined && typeof value.name !== 'string') return `\`name\` must be a string, got \`${show(value.name)}\``
+  if (value.metadata !== undefined && !isPlainObject(value.metadata)) {
+    return `\`metadata\` must be an object, got \`${show(value.metadata)}\``
+  }
+  return undefined
+}
+
+/** Throws a `TypeError` naming `name[i]` unless `value` is an array of valid messages. */
+export function assertMessages(value: unknown, name = 'messages'): asserts value is Message[] {
+  if (!Array.isArray(value)) throw expected(name, 'an array of messages', value)
+  for (const [i, message] of value.entries()) {
+    const problem = messageProblem(message)
+    if (problem !== undefined) throw new TypeError(`Invalid \`${name}[${i}]\`: ${problem}.`)
+  }
+}

@@ -1,0 +1,16 @@
+import { defineConfig } from 'vitest/config'
+
+export default defineConfig({
+  resolve: {
+    // Resolve `promptline` (self-reference in examples) to the TypeScript sources.
+    conditions: ['promptline-source'],
+  },
+  test: {
+    include: ['test/**/*.test.ts'],
+    testTimeout: 20_000,
+    hookTimeout: 60_000,
+    // Redis servers are started per suite; two cores are plenty for a few forks.
+    pool: 'forks',
+    maxWorkers: 2,
+  },
+})
