@@ -1,4 +1,5 @@
 import type { Message, Usage } from './types.js'
+import { PromptlineError } from './errors.js'
 import type { EventPayload, PipelineEventName } from './events.js'
 
 /** What one trimming policy did to the provider view. */
@@ -7,6 +8,8 @@ export interface TrimReport {
   kept: number
   /** Messages removed from the view; the stored history is untouched. */
   dropped: number
+  /** Token count of the kept view (token-truncation only). */
+  tokens?: number
 }
 
 /**
@@ -18,6 +21,8 @@ export interface ExecutionContext {
   /** Unique per turn; also the idempotency key of the turn's save. */
   readonly executionId: string
   readonly sessionId: string
+  /** `performance.now()` when the turn started. */
+  readonly startedAt: number
   /** The new message of this turn. */
   readonly input: Message
   /** What `state-load` loaded: the tail of the stored history, oldest first. */
@@ -92,3 +97,31 @@ export interface ExecuteOptions {
 
 /** What `pipe.stream` yields. */
 export type StreamChunk = { type: 'delta'; text: string } | { type: 'done'; result: ExecuteResult }
+
+/**
+ * The result of a turn as `execute` returns it. `state-save` uses it for
+ * `StateSaveError.result`; a custom final middleware can use it too.
+ * Throws when no middleware produced a response.
+ */
+export function resultOf(ctx: ExecutionContext): ExecuteResult {
+  const response = ctx.response
+  if (response === undefined) {
+    throw new PromptlineError(
+      `No middleware produced a response for session \`${ctx.sessionId}\` (is \`provider-call\` in the chain?)`,
+    )
+  }
+  return {
+    sessionId: ctx.sessionId,
+    executionId: ctx.executionId,
+    response,
+    messages: ctx.messages,
+    usage: ctx.usage,
+    costUsd: ctx.costUsd,
+    model: ctx.model,
+    finishReason: ctx.finishReason,
+    saved: ctx.saved,
+    storedLength: ctx.storedLength,
+    trimmed: ctx.trimmed,
+    durationMs: performance.now() - ctx.startedAt,
+  }
+}

@@ -92,9 +92,7 @@ export class ContextOverflowError extends PromptlineError {
   readonly maxTokens: number
 
   constructor(requiredTokens: number, maxTokens: number, detail: string) {
-    super(
-      `Context overflow: ${detail} need ${requiredTokens} tokens, but the budget is ${maxTokens} tokens`,
-    )
+    super(`Context overflow: ${detail}; the request needs ${requiredTokens} tokens but the budget is ${maxTokens}`)
     this.requiredTokens = requiredTokens
     this.maxTokens = maxTokens
   }

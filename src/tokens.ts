@@ -28,6 +28,8 @@ export interface TokenCounter {
   /** Tokens that prime the reply (`<|im_start|>assistant<|im_sep|>`): counted once per request. */
   readonly primingTokens: number
   count(message: Message): number
+  /** Tokens of a bare text, without chat-format overhead. */
+  countText(text: string): number
   /** Sum of `count` over `messages` plus `primingTokens`: the size of a request. */
   countRequest(messages: readonly Message[]): number
 }
@@ -118,6 +120,7 @@ export function createTokenCounter(model: string, tokenizer: Tokenizer, cacheSiz
     model,
     primingTokens,
     count,
+    countText: contentTokens,
     countRequest(messages) {
       let total = primingTokens
       for (const message of messages) total += count(message)

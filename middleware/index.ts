@@ -1,0 +1,11 @@
+export { stateLoad, type StateLoadOptions } from './state-load.js'
+export { contextWindow, type ContextWindowOptions } from './context-window.js'
+export { tokenTruncation, type TokenTruncationOptions } from './token-truncation.js'
+export { providerCall, type ProviderCallOptions } from './provider-call.js'
+export {
+  stateSave,
+  assertSaveRetryOptions,
+  DEFAULT_SAVE_RETRY,
+  type SaveRetryOptions,
+  type StateSaveOptions,
+} from './state-save.js'

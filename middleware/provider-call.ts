@@ -1,0 +1,137 @@
+import type { ExecutionContext, Middleware } from '../src/context.js'
+import type { Provider, ProviderRequest, ProviderResponse, Usage } from '../src/types.js'
+import { named } from '../src/compose.js'
+import { AbortError, PromptlineError, ProviderError } from '../src/errors.js'
+import { assertPricingTable, costOf, DEFAULT_PRICING, resolvePrice, type PricingTable } from '../src/pricing.js'
+import { getTokenCounter, isKnownChatModel } from '../src/tokens.js'
+import { assertNonNegativeInteger, assertNonNegativeNumber, assertNonEmptyString, assertOneOf, assertOptionsObject } from '../src/validate.js'
+import { assertProvider } from '../src/providers/assert-provider.js'
+
+export interface ProviderCallOptions {
+  /** Sent as `request.model`; the provider's own default applies when omitted. */
+  model?: string
+  /** Sent as `request.maxTokens`. */
+  maxTokens?: number
+  /** Sent as `request.temperature`. */
+  temperature?: number
+  /**
+   * Prices in USD per million tokens, by model name, merged over `DEFAULT_PRICING`.
+   * A model without a price gets `costUsd: undefined`, never a guess.
+   * @default DEFAULT_PRICING
+   */
+  pricing?: PricingTable
+  /**
+   * What to keep of a streamed reply that was aborted midway: `'none'` stores
+   * nothing of the turn; `'partial'` stores the text received so far with
+   * `metadata.aborted = true` (the turn still rejects with `AbortError`).
+   * @default 'none'
+   */
+  saveOnAbort?: 'none' | 'partial'
+}
+
+/**
+ * Sends `ctx.messages` to the provider and records the reply (`ctx.response`,
+ * `usage`, `model`, `costUsd`), adding it to the messages the turn stores. When the
+ * turn is streamed (`ctx.onDelta` is set) it uses `provider.stream` and forwards
+ * each text delta. Provider failures become `ProviderError`, aborts `AbortError`.
+ * When the provider reports no usage, it is counted locally (`usage.estimated`).
+ *
+ * @example
+ * ```ts
+ * Pipeline.from([stateLoad(store), providerCall(provider, { pricing: { 'my-model': { input: 1, output: 2 } } }), stateSave(store)])
+ * ```
+ */
+export function providerCall(provider: Provider, options: ProviderCallOptions = {}): Middleware {
+  assertProvider(provider, 'provider')
+  assertOptionsObject(options, 'options')
+  const { model, maxTokens, temperature, pricing, saveOnAbort = 'none' } = options
+  if (model !== undefined) assertNonEmptyString(model, 'model')
+  if (maxTokens !== undefined) assertNonNegativeInteger(maxTokens, 'maxTokens')
+  if (temperature !== undefined) assertNonNegativeNumber(temperature, 'temperature')
+  if (pricing !== undefined) assertPricingTable(pricing, 'pricing')
+  assertOneOf(saveOnAbort, ['none', 'partial'], 'saveOnAbort')
+  const prices: PricingTable = pricing === undefined ? DEFAULT_PRICING : { ...DEFAULT_PRICING, ...pricing }
+
+  return named('provider-call', async function providerCallMiddleware(ctx, next) {
+    const request: ProviderRequest = { messages: ctx.messages, signal: ctx.signal }
+    if (model !== undefined) request.model = model
+    if (maxTokens !== undefined) request.maxTokens = maxTokens
+    if (temperature !== undefined) request.temperature = temperature
+
+    const started = performance.now()
+    const partial = { text: '' }
+    let response: ProviderResponse
+    try {
+      response = ctx.onDelta === undefined ? await provider.complete(request) : await streamReply(provider, request, ctx.onDelta, partial)
+    } catch (error) {
+      if (!ctx.signal.aborted) throw asProviderError(provider, error)
+      if (saveOnAbort === 'none' || partial.text.length === 0) throw asAbortError(ctx, error)
+      response = { message: { role: 'assistant', content: partial.text, metadata: { aborted: true } }, finishReason: 'aborted' }
+    }
+    if (response.message.metadata?.aborted !== true && ctx.signal.aborted) throw asAbortError(ctx, ctx.signal.reason)
+
+    const message = response.message
+    ctx.response = message
+    ctx.finishReason = response.finishReason
+    ctx.model = response.model ?? model
+    ctx.usage = response.usage ?? (await estimateUsage(ctx, message.content))
+    ctx.costUsd = costOf(ctx.usage, resolvePrice(ctx.model, prices))
+    ctx.newMessages.push(message)
+    ctx.emit('provider:response', {
+      provider: provider.name,
+      model: ctx.model,
+      usage: ctx.usage,
+      costUsd: ctx.costUsd,
+      finishReason: ctx.finishReason,
+      durationMs: performance.now() - started,
+    })
+    await next()
+    if (message.metadata?.aborted === true) throw asAbortError(ctx, ctx.signal.reason)
+  })
+}
+
+async function streamReply(
+  provider: Provider,
+  request: ProviderRequest,
+  onDelta: (text: string) => void,
+  partial: { text: string },
+): Promise<ProviderResponse> {
+  if (provider.stream === undefined) {
+    const response = await provider.complete(request)
+    if (response.message.content.length > 0) onDelta(response.message.content)
+    return response
+  }
+  for await (const chunk of provider.stream(request)) {
+    if (chunk.type === 'delta') {
+      partial.text += chunk.text
+      onDelta(chunk.text)
+    } else {
+      return chunk.response
+    }
+  }
+  throw new ProviderError(provider.name, 'the stream ended without a final response')
+}
+
+/** Counts usage with the model's tokenizer (gpt-4o's when the model is unknown to gpt-tokenizer). */
+async function estimateUsage(ctx: ExecutionContext, reply: string): Promise<Usage> {
+  const counter = await getTokenCounter(isKnownChatModel(ctx.model) ? ctx.model : 'gpt-4o')
+  return {
+    inputTokens: counter.countRequest(ctx.messages),
+    outputTokens: counter.countText(reply),
+    estimated: true,
+  }
+}
+
+function asProviderError(provider: Provider, error: unknown): PromptlineError {
+  if (error instanceof PromptlineError) return error
+  const message = error instanceof Error ? error.message : String(error)
+  return new ProviderError(provider.name, message, { cause: error })
+}
+
+/** The turn's own `AbortError`, saying whether it timed out; the signal's reason is the cause. */
+function asAbortError(ctx: ExecutionContext, cause: unknown): PromptlineError {
+  const reason: unknown = ctx.signal.reason ?? cause
+  const timedOut = reason instanceof Error && reason.name === 'TimeoutError'
+  const what = timedOut ? reason.message : 'was aborted'
+  return new AbortError(`Turn of session \`${ctx.sessionId}\` ${what}`, { cause: reason })
+}

@@ -1,0 +1,71 @@
+import type { Middleware } from '../src/context.js'
+import type { Message, StateStore } from '../src/types.js'
+import { named } from '../src/compose.js'
+import { StateLoadError } from '../src/errors.js'
+import { assertOneOf, assertOptionsObject, assertPositiveInteger } from '../src/validate.js'
+import { assertStore } from '../src/stores/assert-store.js'
+
+export interface StateLoadOptions {
+  /**
+   * Load only the newest `last` messages: the tail the trimming policies can
+   * keep. The pipeline sets it to `contextWindow.maxMessages`, so a turn's load
+   * does not grow with the session's length.
+   * @default undefined (the whole history)
+   */
+  last?: number
+  /**
+   * `'throw'` rejects the turn with `StateLoadError`; `'start-fresh'` continues
+   * with an empty history and emits `state:load-failed`.
+   * @default 'throw'
+   */
+  onError?: 'throw' | 'start-fresh'
+}
+
+/**
+ * Loads the session's history into `ctx.history` and puts it into the provider
+ * view, after the pinned system messages and before the new input.
+ *
+ * When the tail cut through a tool group (it starts with a tool message), the
+ * load is widened until the group is whole, so the newest group can be kept.
+ *
+ * @example
+ * ```ts
+ * Pipeline.from([stateLoad(store, { last: 20 }), providerCall(provider), stateSave(store)])
+ * ```
+ */
+export function stateLoad(store: StateStore, options: StateLoadOptions = {}): Middleware {
+  assertStore(store, 'store')
+  assertOptionsObject(options, 'options')
+  const { last, onError = 'throw' } = options
+  if (last !== undefined) assertPositiveInteger(last, 'last')
+  assertOneOf(onError, ['throw', 'start-fresh'], 'onError')
+
+  return named('state-load', async function stateLoadMiddleware(ctx, next) {
+    let history: Message[]
+    try {
+      history = await loadTail(store, ctx.sessionId, last)
+    } catch (error) {
+      ctx.emit('state:load-failed', { error, action: onError })
+      if (onError === 'throw') throw new StateLoadError(ctx.sessionId, { cause: error })
+      history = []
+    }
+    ctx.history = history
+    ctx.emit('state:loaded', { count: history.length, last })
+    if (history.length > 0) {
+      const at = ctx.messages.lastIndexOf(ctx.input)
+      ctx.messages.splice(at === -1 ? ctx.messages.length : at, 0, ...history)
+    }
+    await next()
+  })
+}
+
+async function loadTail(store: StateStore, sessionId: string, last: number | undefined): Promise<Message[]> {
+  if (last === undefined) return store.load(sessionId)
+  let want = last
+  for (;;) {
+    const tail = await store.load(sessionId, { last: want })
+    // A full tail that starts inside a tool group: widen until the group is whole.
+    if (tail.length < want || tail[0]?.role !== 'tool') return tail
+    want *= 2
+  }
+}

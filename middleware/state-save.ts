@@ -1,0 +1,119 @@
+import pRetry from 'p-retry'
+import type { Middleware } from '../src/context.js'
+import { resultOf } from '../src/context.js'
+import type { StateStore } from '../src/types.js'
+import { named } from '../src/compose.js'
+import { StateSaveError } from '../src/errors.js'
+import { assertStore } from '../src/stores/assert-store.js'
+import { assertNonNegativeInteger, assertNonNegativeNumber, assertOneOf, assertOptionsObject, show } from '../src/validate.js'
+
+/** The `p-retry` options `state-save` accepts. */
+export interface SaveRetryOptions {
+  /** Retries after the first attempt. @default 3 */
+  retries?: number
+  /** Milliseconds before the first retry. @default 100 */
+  minTimeout?: number
+  /** Upper bound of the delay between retries, in milliseconds. @default 2000 */
+  maxTimeout?: number
+  /** Exponential back-off factor. @default 2 */
+  factor?: number
+  /** Multiply delays by a random factor between 1 and 2. @default true */
+  randomize?: boolean
+  /** Give up once this many milliseconds have passed. @default Infinity */
+  maxRetryTime?: number
+}
+
+export interface StateSaveOptions {
+  /** @default { retries: 3, minTimeout: 100, maxTimeout: 2000, factor: 2, randomize: true } */
+  retry?: SaveRetryOptions
+  /**
+   * After the last retry: `'throw'` rejects the turn with `StateSaveError` (carrying
+   * the turn's `result`); `'warn'` resolves with `saved: false` and emits
+   * `state:save-failed`.
+   * @default 'throw'
+   */
+  onError?: 'throw' | 'warn'
+}
+
+export const DEFAULT_SAVE_RETRY = Object.freeze({ retries: 3, minTimeout: 100, maxTimeout: 2000, factor: 2, randomize: true })
+
+const RETRY_KEYS = new Set(['retries', 'minTimeout', 'maxTimeout', 'factor', 'randomize', 'maxRetryTime'])
+
+/** Validates `saveRetry` up front, as p-retry would only on first use. */
+export function assertSaveRetryOptions(value: unknown, name: string): asserts value is SaveRetryOptions | undefined {
+  assertOptionsObject(value, name)
+  if (value === undefined) return
+  for (const key of Object.keys(value)) {
+    if (!RETRY_KEYS.has(key)) {
+      throw new TypeError(`Unknown option \`${name}.${key}\`; expected one of ${[...RETRY_KEYS].join(', ')}.`)
+    }
+  }
+  const { retries, minTimeout, maxTimeout, factor, randomize, maxRetryTime } = value
+  if (retries !== undefined) assertNonNegativeInteger(retries, `${name}.retries`)
+  if (minTimeout !== undefined) assertNonNegativeNumber(minTimeout, `${name}.minTimeout`)
+  if (maxTimeout !== undefined) assertNonNegativeNumber(maxTimeout, `${name}.maxTimeout`)
+  if (maxRetryTime !== undefined && maxRetryTime !== Number.POSITIVE_INFINITY) {
+    assertNonNegativeNumber(maxRetryTime, `${name}.maxRetryTime`)
+  }
+  if (factor !== undefined && (typeof factor !== 'number' || !Number.isFinite(factor) || factor < 1)) {
+    throw new TypeError(`Expected \`${name}.factor\` to be a number of at least 1, got \`${show(factor)}\`.`)
+  }
+  if (randomize !== undefined && typeof randomize !== 'boolean') {
+    throw new TypeError(`Expected \`${name}.randomize\` to be a boolean, got \`${show(randomize)}\`.`)
+  }
+  const min = (minTimeout as number | undefined) ?? DEFAULT_SAVE_RETRY.minTimeout
+  const max = (maxTimeout as number | undefined) ?? DEFAULT_SAVE_RETRY.maxTimeout
+  if (min > max) {
+    throw new TypeError(`Expected \`${name}.minTimeout\` (${min}) to be at most \`${name}.maxTimeout\` (${max}).`)
+  }
+}
+
+/**
+ * Appends the turn's new messages (input, tool messages, reply) to the store in
+ * one `append` call once the provider has answered, retrying with `p-retry`. The
+ * turn's execution id is the append's idempotency key, so a retry after a lost
+ * acknowledgement never stores the turn twice. Nothing is stored when the turn
+ * produced no reply or was aborted (unless a partial reply was kept on purpose).
+ *
+ * @example
+ * ```ts
+ * stateSave(store, { retry: { retries: 5, minTimeout: 50 }, onError: 'warn' })
+ * ```
+ */
+export function stateSave(store: StateStore, options: StateSaveOptions = {}): Middleware {
+  assertStore(store, 'store')
+  assertOptionsObject(options, 'options')
+  const { retry, onError = 'throw' } = options
+  assertSaveRetryOptions(retry, 'retry')
+  assertOneOf(onError, ['throw', 'warn'], 'onError')
+  const retryOptions = { ...DEFAULT_SAVE_RETRY, ...retry }
+
+  return named('state-save', async function stateSaveMiddleware(ctx, next) {
+    const aborted = ctx.signal.aborted && ctx.response?.metadata?.aborted !== true
+    if (ctx.response !== undefined && !aborted && ctx.newMessages.length > 0) {
+      const { sessionId, newMessages } = ctx
+      const idempotencyKey = ctx.executionId
+      let attempts = 0
+      try {
+        ctx.storedLength = await pRetry(
+          () => {
+            attempts++
+            return store.append(sessionId, newMessages, { idempotencyKey })
+          },
+          {
+            ...retryOptions,
+            onFailedAttempt: ({ error, attemptNumber, retriesLeft }) => {
+              if (retriesLeft > 0) ctx.emit('state:save-retry', { attempt: attemptNumber, retriesLeft, error })
+            },
+          },
+        )
+        ctx.saved = true
+        ctx.emit('state:saved', { count: newMessages.length, storedLength: ctx.storedLength, attempts })
+      } catch (error) {
+        ctx.emit('state:save-failed', { error, attempts })
+        if (onError === 'throw') throw new StateSaveError(sessionId, resultOf(ctx), { cause: error })
+      }
+    }
+    await next()
+  })
+}

@@ -1,0 +1,55 @@
+export { Pipeline, BUILT_IN_MIDDLEWARE, type PipelineOptions, type ChainOptions, type UseOptions } from './pipeline.js'
+export { compose, named, type ComposeHooks } from './compose.js'
+export {
+  resultOf,
+  type ExecutionContext,
+  type ExecuteOptions,
+  type ExecuteResult,
+  type Middleware,
+  type StreamChunk,
+  type TrimReport,
+} from './context.js'
+export { PipelineEmitter, type PipelineEvents, type PipelineEventName, type EventPayload, type TurnEvent } from './events.js'
+export {
+  PromptlineError,
+  StateLoadError,
+  StateSaveError,
+  StateCorruptError,
+  SessionNotFoundError,
+  SessionExistsError,
+  ProviderError,
+  ContextOverflowError,
+  PipelineClosedError,
+  AbortError,
+} from './errors.js'
+export type {
+  Role,
+  Message,
+  ToolCall,
+  Usage,
+  StateStore,
+  LoadOptions,
+  AppendOptions,
+  ListOptions,
+  Provider,
+  ProviderRequest,
+  ProviderResponse,
+  ProviderChunk,
+} from './types.js'
+export { copyMessage, copyMessages, pinnedCount, unitStarts } from './messages.js'
+export { trimView } from './trim.js'
+export {
+  getTokenCounter,
+  createTokenCounter,
+  isKnownChatModel,
+  TOOL_CALL_OVERHEAD_TOKENS,
+  TOKEN_CACHE_SIZE,
+  type TokenCounter,
+  type Tokenizer,
+} from './tokens.js'
+export { DEFAULT_PRICING, resolvePrice, costOf, type ModelPrice, type PricingTable } from './pricing.js'
+export { assertSessionId, assertMessages, messageProblem, MAX_SESSION_ID_BYTES, ROLES } from './validate.js'
+export { MemoryStore, type MemoryStoreOptions } from './stores/memory.js'
+export { RedisStore, type RedisStoreOptions } from './stores/redis.js'
+export { MockProvider, type MockProviderOptions, type MockReply } from './providers/mock.js'
+export { OpenAIProvider, type OpenAIProviderOptions } from './providers/openai.js'

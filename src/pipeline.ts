@@ -1,0 +1,472 @@
+import { randomUUID } from 'node:crypto'
+import type { ExecuteOptions, ExecuteResult, ExecutionContext, Middleware, StreamChunk } from './context.js'
+import { resultOf } from './context.js'
+import type { Message, Provider, Role, StateStore } from './types.js'
+import type { PricingTable } from './pricing.js'
+import { compose, type ComposeHooks } from './compose.js'
+import { PipelineEmitter } from './events.js'
+import { AbortError, PipelineClosedError, PromptlineError } from './errors.js'
+import { TurnContext } from './turn-context.js'
+import { MemoryStore } from './stores/memory.js'
+import { assertStore } from './stores/assert-store.js'
+import { assertProvider } from './providers/assert-provider.js'
+import {
+  assertFunction,
+  assertNonEmptyString,
+  assertOneOf,
+  assertOptionsObject,
+  assertPositiveInteger,
+  assertSessionId,
+  ROLES,
+  show,
+} from './validate.js'
+import { stateLoad } from '../middleware/state-load.js'
+import { contextWindow } from '../middleware/context-window.js'
+import { tokenTruncation } from '../middleware/token-truncation.js'
+import { providerCall } from '../middleware/provider-call.js'
+import { assertSaveRetryOptions, stateSave, type SaveRetryOptions } from '../middleware/state-save.js'
+
+export interface PipelineOptions {
+  /** The model backend. Required. */
+  provider: Provider
+  /**
+   * Where history lives between turns. A store the pipeline created itself is closed by `shutdown()`.
+   * @default new MemoryStore()
+   */
+  store?: StateStore
+  /** Prepended to every provider view as a system message; never trimmed, never stored. */
+  systemPrompt?: string
+  /**
+   * Keep the newest `maxMessages` messages (besides the system prompt) in view, and
+   * load only that tail from the store, so a turn's cost does not grow with the
+   * session's length. `false` sends (and loads) the whole history.
+   * @default { maxMessages: 20 }
+   */
+  contextWindow?: { maxMessages: number } | false
+  /**
+   * Keep the view under a token budget counted with `gpt-tokenizer`.
+   * @default false
+   */
+  tokenLimit?: { maxTokens: number; model?: string; reserveForResponse?: number } | false
+  /** `p-retry` options for saving a turn. @default { retries: 3, minTimeout: 100 } */
+  saveRetry?: SaveRetryOptions
+  /** @default 'throw' */
+  onLoadError?: 'throw' | 'start-fresh'
+  /** @default 'throw' */
+  onSaveError?: 'throw' | 'warn'
+  /** Abort a turn after this many milliseconds (`false`: never). @default 30_000 */
+  timeoutMs?: number | false
+  /** USD per million tokens by model, merged over `DEFAULT_PRICING`. */
+  pricing?: PricingTable
+  /** Sent to the provider as `request.model` (the provider's default otherwise). */
+  model?: string
+  /** What to store of a streamed turn aborted midway. @default 'none' */
+  saveOnAbort?: 'none' | 'partial'
+}
+
+/** Options of a chain built with `Pipeline.from`. */
+export interface ChainOptions {
+  systemPrompt?: string
+  /** @default 30_000 */
+  timeoutMs?: number | false
+}
+
+export interface UseOptions {
+  /** The name other `use` calls and events refer to. @default fn.name, else `middleware-N` */
+  name?: string
+  /** Insert just before the middleware of this name. */
+  before?: string
+  /** Insert just after the middleware of this name. */
+  after?: string
+}
+
+interface Entry {
+  name: string
+  fn: Middleware
+}
+
+interface Chain {
+  plain: (ctx: ExecutionContext) => Promise<void>
+  traced: (ctx: ExecutionContext) => Promise<void>
+}
+
+/** Names of the built-in stack, in order. */
+export const BUILT_IN_MIDDLEWARE = ['state-load', 'context-window', 'token-truncation', 'provider-call', 'state-save'] as const
+
+const PIPELINE_KEYS = new Set([
+  'provider', 'store', 'systemPrompt', 'contextWindow', 'tokenLimit', 'saveRetry', 'onLoadError',
+  'onSaveError', 'timeoutMs', 'pricing', 'model', 'saveOnAbort',
+])
+
+const DEFAULT_TIMEOUT_MS = 30_000
+
+/**
+ * Runs conversation turns through a middleware stack:
+ * `state-load → context-window → token-truncation → [your middleware] → provider-call → state-save`.
+ *
+ * Turns on the same session run one after another in this process (the second
+ * sees the first's messages); turns on different sessions run concurrently.
+ *
+ * @example
+ * ```ts
+ * const pipe = new Pipeline({ provider: new MockProvider(), systemPrompt: 'Be brief.' })
+ * await pipe.execute('alice', 'user', 'Hi, I am Alice')
+ * const { response } = await pipe.execute('alice', 'user', 'What is my name?')
+ * ```
+ */
+export class Pipeline extends PipelineEmitter {
+  static #chain: Entry[] | undefined
+
+  readonly #entries: Entry[]
+  readonly #systemMessages: readonly Message[]
+  readonly #timeoutMs: number | false
+  readonly #ownedStore: StateStore | undefined
+  #chainCache: Chain | undefined
+  /** The newest queued turn of each busy session; later turns wait for it. */
+  readonly #tails = new Map<string, Promise<unknown>>()
+  #closed = false
+
+  constructor(options: PipelineOptions) {
+    super()
+    const custom = Pipeline.#chain
+    if (custom !== undefined) {
+      Pipeline.#chain = undefined
+      const { systemPrompt, timeoutMs } = options as ChainOptions
+      this.#entries = custom
+      this.#systemMessages = systemMessages(systemPrompt)
+      this.#timeoutMs = checkTimeout(timeoutMs)
+      this.#ownedStore = undefined
+      return
+    }
+    if (options === null || typeof options !== 'object' || Array.isArray(options)) {
+      throw new TypeError(`Expected \`options\` to be an object with a \`provider\`, got \`${show(options)}\`.`)
+    }
+    for (const key of Object.keys(options)) {
+      if (!PIPELINE_KEYS.has(key)) throw new TypeError(`Unknown pipeline option \`${key}\`.`)
+    }
+    const { provider, systemPrompt, contextWindow: window = { maxMessages: 20 }, tokenLimit = false } = options
+    assertProvider(provider, 'provider')
+    if (options.store !== undefined) assertStore(options.store, 'store')
+    if (window !== false) assertOptionsObject(window, 'contextWindow')
+    if (tokenLimit !== false) assertOptionsObject(tokenLimit, 'tokenLimit')
+    assertSaveRetryOptions(options.saveRetry, 'saveRetry')
+    const store = options.store ?? new MemoryStore()
+    this.#ownedStore = options.store === undefined ? store : undefined
+    this.#systemMessages = systemMessages(systemPrompt)
+    this.#timeoutMs = checkTimeout(options.timeoutMs)
+
+    const passThrough = (name: string): Middleware => Object.defineProperty(async (_ctx: ExecutionContext, next: () => Promise<void>) => next(), 'name', { value: name })
+    const withPrefix = <T>(prefix: string, build: () => T): T => {
+      try {
+        return build()
+      } catch (error) {
+        if (error instanceof TypeError) throw new TypeError(error.message.replace(/`([^`]+)`/, `\`${prefix}.$1\``))
+        throw error
+      }
+    }
+    const loadOptions = window === false ? {} : { last: window.maxMessages }
+    this.#entries = [
+      { name: 'state-load', fn: stateLoad(store, { ...loadOptions, onError: options.onLoadError ?? 'throw' }) },
+      {
+        name: 'context-window',
+        fn: window === false ? passThrough('context-window') : withPrefix('contextWindow', () => contextWindow(window)),
+      },
+      {
+        name: 'token-truncation',
+        fn: tokenLimit === false ? passThrough('token-truncation') : withPrefix('tokenLimit', () => tokenTruncation(tokenLimit)),
+      },
+      {
+        name: 'provider-call',
+        fn: providerCall(provider, {
+          ...(options.model === undefined ? {} : { model: options.model }),
+          ...(options.pricing === undefined ? {} : { pricing: options.pricing }),
+          saveOnAbort: options.saveOnAbort ?? 'none',
+        }),
+      },
+      {
+        name: 'state-save',
+        fn: stateSave(store, {
+          ...(options.saveRetry === undefined ? {} : { retry: options.saveRetry }),
+          onError: options.onSaveError ?? 'throw',
+        }),
+      },
+    ]
+  }
+
+  /**
+   * A pipeline over exactly the given middleware, in order: build it from the
+   * exported factories and your own functions. Names come from each function's
+   * `name` (the built-ins are named `state-load`, …), else `middleware-N`.
+   *
+   * @example
+   * ```ts
+   * Pipeline.from([stateLoad(store), redact, providerCall(provider), stateSave(store)])
+   * ```
+   */
+  static from(middleware: readonly Middleware[], options: ChainOptions = {}): Pipeline {
+    if (!Array.isArray(middleware)) throw new TypeError(`Expected \`middleware\` to be an array of functions, got \`${show(middleware)}\`.`)
+    assertOptionsObject(options, 'options')
+    const entries: Entry[] = []
+    for (const [i, fn] of middleware.entries()) {
+      assertFunction(fn, `middleware[${i}]`)
+      const name = fn.name && fn.name !== 'anonymous' ? fn.name : `middleware-${i}`
+      if (entries.some((entry) => entry.name === name)) {
+        throw new TypeError(`Duplicate middleware name \`${name}\` at \`middleware[${i}]\`; give each function its own name.`)
+      }
+      entries.push({ name, fn: fn as Middleware })
+    }
+    Pipeline.#chain = entries
+    try {
+      return new Pipeline(options as unknown as PipelineOptions)
+    } finally {
+      Pipeline.#chain = undefined
+    }
+  }
+
+  /** Names of the middleware in order, built-ins included. */
+  get middlewareNames(): string[] {
+    return this.#entries.map((entry) => entry.name)
+  }
+
+  /**
+   * Inserts a middleware by name: `before` or `after` an existing one, by default
+   * just before `provider-call` (or last, in a chain without one).
+   *
+   * @example
+   * ```ts
+   * pipe.use(async function redact(ctx, next) { ...; await next() }, { before: 'provider-call' })
+   * ```
+   */
+  use(fn: Middleware, options: UseOptions = {}): this {
+    assertFunction(fn, 'fn')
+    assertOptionsObject(options, 'options')
+    const { before, after } = options
+    if (before !== undefined && after !== undefined) {
+      throw new TypeError('Expected only one of `before` and `after`, got both.')
+    }
+    const name = options.name ?? (fn.name && fn.name !== 'anonymous' ? fn.name : `middleware-${this.#entries.length}`)
+    assertNonEmptyString(name, 'name')
+    if (this.#entries.some((entry) => entry.name === name)) {
+      throw new TypeError(`A middleware named \`${name}\` is already in the pipeline; pass another \`name\`.`)
+    }
+    const target = after ?? before ?? (this.#indexOf('provider-call') === -1 ? undefined : 'provider-call')
+    let at = this.#entries.length
+    if (target !== undefined) {
+      const index = this.#indexOf(target)
+      if (index === -1) {
+        throw new TypeError(
+          `Unknown middleware \`${target}\` in \`${after === undefined ? 'before' : 'after'}\`; the pipeline has ${this.middlewareNames.join(', ')}.`,
+        )
+      }
+      at = after === undefined ? index : index + 1
+    }
+    this.#entries.splice(at, 0, { name, fn })
+    this.#chainCache = undefined
+    return this
+  }
+
+  /**
+   * Runs one turn: adds the message `content` by `role` to the session, calls the
+   * provider with the trimmed view, stores the new messages and resolves with the
+   * reply. Rejects with the failing middleware's error (`StateLoadError`,
+   * `ProviderError`, `StateSaveError`, `ContextOverflowError`, `AbortError`, …).
+   */
+  async execute(sessionId: string, role: Role, content: string, options: ExecuteOptions = {}): Promise<ExecuteResult> {
+    return this.#enqueue(sessionId, role, content, options, undefined, undefined)
+  }
+
+  /**
+   * Runs one turn like `execute`, yielding the reply as it arrives:
+   * `{ type: 'delta', text }` chunks, then `{ type: 'done', result }`. The turn is
+   * saved once the reply is complete. Leaving the loop early (`break`) aborts the
+   * provider request, and nothing of the turn is stored.
+   */
+  async *stream(sessionId: string, role: Role, content: string, options: ExecuteOptions = {}): AsyncGenerator<StreamChunk, void, undefined> {
+    const deltas: string[] = []
+    let read = 0
+    let wake: (() => void) | undefined
+    let settled = false
+    let failure: { error: unknown } | undefined
+    let result: ExecuteResult | undefined
+    const consumer = new AbortController()
+    const onDelta = (text: string) => {
+      deltas.push(text)
+      wake?.()
+    }
+    const turn = this.#enqueue(sessionId, role, content, options, onDelta, consumer.signal).then(
+      (value) => {
+        result = value
+      },
+      (error: unknown) => {
+        failure = { error }
+      },
+    ).finally(() => {
+      settled = true
+      wake?.()
+    })
+    try {
+      for (;;) {
+        while (read < deltas.length) yield { type: 'delta', text: deltas[read++] as string }
+        if (settled) break
+        await new Promise<void>((resolve) => (wake = resolve))
+        wake = undefined
+      }
+      // Deltas that arrived with the settlement.
+      while (read < deltas.length) yield { type: 'delta', text: deltas[read++] as string }
+      if (failure !== undefined) throw failure.error
+      yield { type: 'done', result: result as ExecuteResult }
+    } finally {
+      if (!settled) {
+        consumer.abort(new AbortError('The stream consumer stopped reading'))
+        await turn
+      }
+    }
+  }
+
+  /** Waits for in-flight turns, then rejects new ones with `PipelineClosedError`. Closes a store the pipeline created. */
+  async shutdown(): Promise<void> {
+    this.#closed = true
+    while (this.#tails.size > 0) await Promise.allSettled([...this.#tails.values()])
+    await this.#ownedStore?.close()
+  }
+
+  #indexOf(name: string): number {
+    return this.#entries.findIndex((entry) => entry.name === name)
+  }
+
+  #enqueue(
+    sessionId: string,
+    role: Role,
+    content: string,
+    options: ExecuteOptions,
+    onDelta: ((text: string) => void) | undefined,
+    consumerSignal: AbortSignal | undefined,
+  ): Promise<ExecuteResult> {
+    if (this.#closed) return Promise.reject(new PipelineClosedError())
+    let input: Message
+    try {
+      input = checkTurn(sessionId, role, content, options)
+    } catch (error) {
+      return Promise.reject(error)
+    }
+    const previous = this.#tails.get(sessionId)
+    const turn =
+      previous === undefined
+        ? this.#run(sessionId, input, options.signal, onDelta, consumerSignal)
+        : previous.then(settle, settle).then(() => this.#run(sessionId, input, options.signal, onDelta, consumerSignal))
+    const tail = turn.then(settle, settle)
+    this.#tails.set(sessionId, tail)
+    void tail.then(() => {
+      if (this.#tails.get(sessionId) === tail) this.#tails.delete(sessionId)
+    })
+    return turn
+  }
+
+  async #run(
+    sessionId: string,
+    input: Message,
+    userSignal: AbortSignal | undefined,
+    onDelta: ((text: string) => void) | undefined,
+    consumerSignal: AbortSignal | undefined,
+  ): Promise<ExecuteResult> {
+    const controller = new AbortController()
+    const abort = (event: Event) => controller.abort((event.target as AbortSignal).reason)
+    userSignal?.addEventListener('abort', abort)
+    consumerSignal?.addEventListener('abort', abort)
+    const timeoutMs = this.#timeoutMs
+    const timer =
+      timeoutMs === false
+        ? undefined
+        : setTimeout(() => controller.abort(new DOMException(`timed out after ${timeoutMs} ms`, 'TimeoutError')), timeoutMs)
+    if (userSignal?.aborted) controller.abort(userSignal.reason)
+
+    const messages = this.#systemMessages.length === 0 ? [input] : [...this.#systemMessages, input]
+    const ctx = new TurnContext(this, randomUUID(), sessionId, input, messages, controller.signal, onDelta)
+    ctx.emit('execution:start', { role: input.role, streaming: onDelta !== undefined })
+    try {
+      if (ctx.signal.aborted) throw abortErrorOf(ctx)
+      const chain = (this.#chainCache ??= this.#compose())
+      const traced = this.listenerCount('middleware:start') + this.listenerCount('middleware:end') > 0
+      await (traced ? chain.traced : chain.plain)(ctx)
+      if (!ctx.saved && ctx.signal.aborted) throw abortErrorOf(ctx)
+      const result = resultOf(ctx)
+      ctx.emit('execution:end', { durationMs: result.durationMs, saved: ctx.saved })
+      return result
+    } catch (error) {
+      const failure = ctx.signal.aborted && !(error instanceof PromptlineError) ? abortErrorOf(ctx, error) : error
+      ctx.emit('execution:end', { durationMs: performance.now() - ctx.startedAt, saved: ctx.saved, error: failure })
+      throw failure
+    } finally {
+      if (timer !== undefined) clearTimeout(timer)
+      userSignal?.removeEventListener('abort', abort)
+      consumerSignal?.removeEventListener('abort', abort)
+    }
+  }
+
+  #compose(): Chain {
+    const entries = this.#entries
+    const fns = entries.map((entry) => entry.fn)
+    const hooks: ComposeHooks = {
+      onStart: (i, ctx) => ctx.emit('middleware:start', { name: entries[i]?.name ?? `#${i}` }),
+      onEnd: (i, ctx, durationMs, error) =>
+        ctx.emit('middleware:end', {
+          name: entries[i]?.name ?? `#${i}`,
+          durationMs,
+          ...(error === undefined ? {} : { error }),
+        }),
+    }
+    return { plain: compose(fns), traced: compose(fns, hooks) }
+  }
+}
+
+function settle(): void {}
+
+function abortErrorOf(ctx: ExecutionContext, cause?: unknown): AbortError {
+  const reason: unknown = ctx.signal.reason ?? cause
+  const timedOut = reason instanceof Error && reason.name === 'TimeoutError'
+  return new AbortError(`Turn of session \`${ctx.sessionId}\` ${timedOut ? reason.message : 'was aborted'}`, { cause: reason })
+}
+
+function systemMessages(systemPrompt: unknown): readonly Message[] {
+  if (systemPrompt === undefined) return []
+  if (typeof systemPrompt !== 'string') {
+    throw new TypeError(`Expected \`systemPrompt\` to be a string, got \`${show(systemPrompt)}\`.`)
+  }
+  return systemPrompt.length === 0 ? [] : Object.freeze([Object.freeze({ role: 'system', content: systemPrompt } as Message)])
+}
+
+function checkTimeout(timeoutMs: unknown): number | false {
+  if (timeoutMs === undefined) return DEFAULT_TIMEOUT_MS
+  if (timeoutMs === false) return false
+  assertPositiveInteger(timeoutMs, 'timeoutMs')
+  return timeoutMs
+}
+
+function checkTurn(sessionId: unknown, role: unknown, content: unknown, options: unknown): Message {
+  assertSessionId(sessionId, 'sessionId')
+  assertOneOf(role, ROLES, 'role')
+  if (typeof content !== 'string') throw new TypeError(`Expected \`content\` to be a string, got \`${show(content)}\`.`)
+  assertOptionsObject(options, 'options')
+  const { signal, toolCallId, name, metadata } = (options ?? {}) as ExecuteOptions
+  if (signal !== undefined && !(signal instanceof AbortSignal)) {
+    throw new TypeError(`Expected \`options.signal\` to be an AbortSignal, got \`${show(signal)}\`.`)
+  }
+  const input: Message = { role, content }
+  if (role === 'tool') {
+    assertNonEmptyString(toolCallId, 'options.toolCallId')
+    input.toolCallId = toolCallId
+  } else if (toolCallId !== undefined) {
+    throw new TypeError(`Expected \`options.toolCallId\` only with role 'tool', got it with role '${role}'.`)
+  }
+  if (name !== undefined) {
+    assertNonEmptyString(name, 'options.name')
+    input.name = name
+  }
+  if (metadata !== undefined) {
+    if (metadata === null || typeof metadata !== 'object' || Array.isArray(metadata)) {
+      throw new TypeError(`Expected \`options.metadata\` to be an object, got \`${show(metadata)}\`.`)
+    }
+    input.metadata = metadata
+  }
+  return input
+}

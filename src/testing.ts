@@ -1,0 +1,1 @@
+export { MockProvider, type MockProviderOptions, type MockReply } from './providers/mock.js'

@@ -1,0 +1,35 @@
+import type { Message } from './types.js'
+import { pinnedCount, unitStarts } from './messages.js'
+
+/**
+ * Decides which tail of a provider view to keep, for any trimming policy.
+ *
+ * The leading system messages are pinned. The rest is split into units (a message,
+ * or a tool group) and walked from the newest: the newest unit is always kept,
+ * each older unit is offered to `accept(start, end)` and kept while it says yes; the
+ * first refusal ends the walk, so the view stays a contiguous tail of the history.
+ * An orphan tool unit (tool messages whose call was trimmed away) is never kept
+ * unless it is the newest.
+ *
+ * Returns the trimmed view (the same array when nothing was dropped).
+ *
+ * @example
+ * ```ts
+ * // keep at most 10 messages besides the system prompt
+ * const view = trimView(ctx.messages, (start) => ctx.messages.length - start <= 10)
+ * ```
+ */
+export function trimView(messages: Message[], accept: (start: number, end: number) => boolean): Message[] {
+  const pinned = pinnedCount(messages)
+  const starts = unitStarts(messages, pinned)
+  let keepFrom = messages.length
+  for (let u = starts.length - 1; u >= 0; u--) {
+    const start = starts[u] as number
+    if (u < starts.length - 1 && (messages[start]?.role === 'tool' || !accept(start, keepFrom))) break
+    keepFrom = start
+  }
+  if (keepFrom === pinned) return messages
+  const view = messages.slice(0, pinned)
+  for (let i = keepFrom; i < messages.length; i++) view.push(messages[i] as Message)
+  return view
+}
