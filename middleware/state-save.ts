@@ -48,7 +48,7 @@ export function assertSaveRetryOptions(value: unknown, name: string): asserts va
       throw new TypeError(`Unknown option \`${name}.${key}\`; expected one of ${[...RETRY_KEYS].join(', ')}.`)
     }
   }
-  const { retries, minTimeout, maxTimeout, factor, randomize, maxRetryTime } = value
+  const { retries, minTimeout, maxTimeout, factor, randomize, maxRetryTime } = value as Record<string, unknown>
   if (retries !== undefined) assertNonNegativeInteger(retries, `${name}.retries`)
   if (minTimeout !== undefined) assertNonNegativeNumber(minTimeout, `${name}.minTimeout`)
   if (maxTimeout !== undefined) assertNonNegativeNumber(maxTimeout, `${name}.maxTimeout`)

@@ -98,6 +98,15 @@ export class ContextOverflowError extends PromptlineError {
   }
 }
 
+/** A store was used after `close()`. */
+export class StoreClosedError extends PromptlineError {
+  override name = 'StoreClosedError'
+
+  constructor(store: string) {
+    super(`${store} is closed`)
+  }
+}
+
 /** The pipeline was shut down; it accepts no new turns. */
 export class PipelineClosedError extends PromptlineError {
   override name = 'PipelineClosedError'

@@ -20,6 +20,7 @@ export {
   ProviderError,
   ContextOverflowError,
   PipelineClosedError,
+  StoreClosedError,
   AbortError,
 } from './errors.js'
 export type {

@@ -2,8 +2,9 @@ import type { Message } from './types.js'
 
 /**
  * Copies a message so that neither side can change the other's. Cheaper than
- * `structuredClone`: only `toolCalls` and `metadata` are nested, and only
- * `metadata` can hold arbitrary values.
+ * `structuredClone`: only `toolCalls` and `metadata` are nested. `metadata` is
+ * copied through JSON, exactly as a Redis round trip would store it, so every
+ * store keeps the same thing (values JSON cannot represent are dropped).
  */
 export function copyMessage(message: Message): Message {
   const copy: Message = { role: message.role, content: message.content }
@@ -12,7 +13,7 @@ export function copyMessage(message: Message): Message {
   }
   if (message.toolCallId !== undefined) copy.toolCallId = message.toolCallId
   if (message.name !== undefined) copy.name = message.name
-  if (message.metadata !== undefined) copy.metadata = structuredClone(message.metadata)
+  if (message.metadata !== undefined) copy.metadata = JSON.parse(JSON.stringify(message.metadata)) as Record<string, unknown>
   return copy
 }
 

@@ -21,6 +21,7 @@ export interface Message {
   /** Set on a tool message: the id of the call it answers. */
   toolCallId?: string
   name?: string
+  /** Free-form data kept with the message; must be JSON-serialisable (stores keep its JSON form). */
   metadata?: Record<string, unknown>
 }
 
@@ -53,7 +54,11 @@ export interface ListOptions {
 
 /**
  * Where conversation history lives between turns. Every store passes the shared
- * conformance suite in `test/stores/conformance.ts`.
+ * conformance suite in `test/stores/conformance.ts`, which pins down the details:
+ * an empty session is the same as an unknown one (not listed, not forkable);
+ * `append(id, [])` stores nothing and returns the length; `list` yields each id
+ * once; `close()` may be called again, and any other call after it rejects with
+ * `StoreClosedError`. Bad arguments reject with a `TypeError` naming them.
  */
 export interface StateStore {
   /** The session's messages, oldest first; `[]` for an unknown session. */

@@ -29,6 +29,8 @@ export function assertSessionId(value: unknown, name = 'sessionId'): asserts val
   if (typeof value !== 'string' || value.length === 0) {
     throw expected(name, 'a non-empty string', value)
   }
+  // A lone surrogate has no UTF-8 form: two such ids would collide in any byte-keyed store.
+  if (!value.isWellFormed()) throw expected(name, 'a well-formed Unicode string (no lone surrogates)', value)
   // A UTF-16 code unit is at most 3 UTF-8 bytes, so short ids skip the byte count.
   if (value.length * 3 > MAX_SESSION_ID_BYTES && Buffer.byteLength(value, 'utf8') > MAX_SESSION_ID_BYTES) {
     throw expected(name, `at most ${MAX_SESSION_ID_BYTES} bytes long`, value)
@@ -64,7 +66,7 @@ export function assertOneOf<T extends string>(value: unknown, allowed: readonly 
 }
 
 /** Throws unless `value` is a plain object (or undefined when `optional`). */
-export function assertOptionsObject(value: unknown, name: string): asserts value is Record<string, unknown> | undefined {
+export function assertOptionsObject(value: unknown, name: string): asserts value is object | undefined {
   if (value === undefined) return
   if (value === null || typeof value !== 'object' || Array.isArray(value)) throw expected(name, 'an object', value)
 }
