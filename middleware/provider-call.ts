@@ -122,8 +122,9 @@ async function estimateUsage(ctx: ExecutionContext, reply: string): Promise<Usag
   }
 }
 
-function asProviderError(provider: Provider, error: unknown): PromptlineError {
-  if (error instanceof PromptlineError) return error
+function asProviderError(provider: Provider, error: unknown): Error {
+  // Our own errors and bad input (a TypeError names the bad argument) pass through as they are.
+  if (error instanceof PromptlineError || error instanceof TypeError) return error
   const message = error instanceof Error ? error.message : String(error)
   return new ProviderError(provider.name, message, { cause: error })
 }

@@ -53,4 +53,4 @@ export { assertSessionId, assertMessages, messageProblem, MAX_SESSION_ID_BYTES, 
 export { MemoryStore, type MemoryStoreOptions } from './stores/memory.js'
 export { RedisStore, type RedisStoreOptions } from './stores/redis.js'
 export { MockProvider, type MockProviderOptions, type MockReply } from './providers/mock.js'
-export { OpenAIProvider, type OpenAIProviderOptions } from './providers/openai.js'
+export { OpenAIProvider, type OpenAIProviderOptions, type MaxTokensParam } from './providers/openai.js'

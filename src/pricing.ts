@@ -15,9 +15,16 @@ export type PricingTable = Readonly<Record<string, ModelPrice>>
  * 2025) for the models most used through this library. Deliberately short: a model
  * that is not here has no price (`costUsd: undefined`) rather than a guess. Pass
  * `pricing` to the pipeline to add or override entries.
+ *
+ * Not modelled: cached input tokens (billed at a discount, so the cost of a turn
+ * that hit the prompt cache is overestimated), the Batch and Flex tiers, and the
+ * self-hosted models of compatible servers (Ollama, vLLM…), which report their own
+ * model names and therefore cost `undefined` unless priced through `pricing`.
  */
 export const DEFAULT_PRICING: PricingTable = Object.freeze({
   'gpt-4o': { input: 2.5, output: 10 },
+  // The first gpt-4o snapshot kept its launch price; the later ones cost what `gpt-4o` costs.
+  'gpt-4o-2024-05-13': { input: 5, output: 15 },
   'gpt-4o-mini': { input: 0.15, output: 0.6 },
   'gpt-4.1': { input: 2, output: 8 },
   'gpt-4.1-mini': { input: 0.4, output: 1.6 },
@@ -25,6 +32,8 @@ export const DEFAULT_PRICING: PricingTable = Object.freeze({
   'gpt-5': { input: 1.25, output: 10 },
   'gpt-5-mini': { input: 0.25, output: 2 },
   'gpt-5-nano': { input: 0.05, output: 0.4 },
+  'o1': { input: 15, output: 60 },
+  'o3': { input: 2, output: 8 },
   'o3-mini': { input: 1.1, output: 4.4 },
   'o4-mini': { input: 1.1, output: 4.4 },
   'gpt-3.5-turbo': { input: 0.5, output: 1.5 },

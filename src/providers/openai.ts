@@ -1,0 +1,668 @@
+import { inspect } from 'node:util'
+import OpenAI, { APIConnectionError, APIConnectionTimeoutError, APIError, APIUserAbortError } from 'openai'
+import type { ClientOptions } from 'openai'
+import type {
+  ChatCompletion,
+  ChatCompletionChunk,
+  ChatCompletionCreateParamsNonStreaming,
+  ChatCompletionCreateParamsStreaming,
+  ChatCompletionMessageParam,
+} from 'openai/resources/chat/completions'
+import type { Message, Provider, ProviderChunk, ProviderRequest, ProviderResponse, ToolCall, Usage } from '../types.js'
+import { AbortError, ProviderError } from '../errors.js'
+import { assertNonEmptyString, assertNonNegativeInteger, assertOneOf, show } from '../validate.js'
+
+/** Which request field carries `ProviderRequest.maxTokens`. */
+export type MaxTokensParam = 'max_tokens' | 'max_completion_tokens'
+
+export interface OpenAIProviderOptions {
+  /** The default model, e.g. `'gpt-4o-mini'` or `'llama3.2'`; `request.model` overrides it per call. */
+  model: string
+  /**
+   * The API key. Kept inside the SDK client only: never in an error, in
+   * `JSON.stringify(provider)` or in `util.inspect(provider)`.
+   * @default process.env.OPENAI_API_KEY; with a `baseURL` (or `OPENAI_BASE_URL`) and no key,
+   * a placeholder, since local servers ignore it
+   */
+  apiKey?: string | undefined
+  /**
+   * The API root of any OpenAI-compatible server, e.g. `'http://localhost:11434/v1'` (Ollama).
+   * @default process.env.OPENAI_BASE_URL, else `'https://api.openai.com/v1'`
+   */
+  baseURL?: string | undefined
+  /**
+   * Your own `OpenAI` (or `AzureOpenAI`) client, e.g. with custom headers or `fetch`.
+   * Mutually exclusive with `apiKey` and `baseURL`. `maxRetries` and `timeoutMs`, when
+   * given, are applied per request; otherwise the client's own settings hold.
+   */
+  client?: OpenAI | undefined
+  /**
+   * How many times the SDK retries a failed attempt: connection errors, timeouts,
+   * 408, 409, 429 and 5xx, with exponential back-off (0.5 s doubling to 8 s, with
+   * jitter), or exactly the server's `Retry-After` / `retry-after-ms`. These retries
+   * are the provider's own and separate from the pipeline's `saveRetry`. A stream is
+   * never retried once its first byte arrived.
+   * @default 2
+   */
+  maxRetries?: number | undefined
+  /**
+   * Per attempt, how long to wait for the response headers (the SDK's `timeout`); for a
+   * stream, also the longest silence allowed between two chunks. To bound a whole turn,
+   * retries included, use the pipeline's `timeoutMs` or an `AbortSignal`.
+   * @default 600_000 (the SDK's 10 minutes)
+   */
+  timeoutMs?: number | undefined
+  /**
+   * Which field carries `maxTokens`. OpenAI's current models reject the deprecated
+   * `max_tokens` and want `max_completion_tokens`; many compatible servers only know
+   * `max_tokens`.
+   * @default 'max_completion_tokens' for api.openai.com, 'max_tokens' for any other server
+   */
+  maxTokensParam?: MaxTokensParam | undefined
+  /** Names the provider in errors and events. @default 'openai' */
+  name?: string | undefined
+}
+
+/** Sent as the key to servers that need none (Ollama, vLLM, llama.cpp, LM Studio ignore it). */
+const PLACEHOLDER_KEY = 'promptline-no-key'
+const DEFAULT_TIMEOUT_MS = 600_000
+const DEFAULT_MAX_RETRIES = 2
+/** `setTimeout`'s limit; the SDK uses `setTimeout` for its timeout too. */
+const MAX_TIMEOUT_MS = 2_147_483_647
+const OPENAI_HOST = 'api.openai.com'
+const MAX_TOKENS_PARAMS: readonly MaxTokensParam[] = ['max_tokens', 'max_completion_tokens']
+
+type RequestBody = ChatCompletionCreateParamsNonStreaming
+/** The per-request options of the SDK this provider sets (a subset of its `RequestOptions`). */
+interface CallOptions {
+  maxRetries?: number
+  timeout?: number
+  signal?: AbortSignal
+}
+
+/**
+ * A provider for OpenAI's chat-completions API and every server that speaks it
+ * (Ollama, vLLM, llama.cpp, LM Studio…), on the official `openai` package.
+ *
+ * - `complete` and `stream` map roles, `name`, tool calls and tool results both ways,
+ *   report usage, the finish reason and the model the server says answered.
+ * - `request.signal` cancels the HTTP request (also while the SDK waits to retry);
+ *   the call rejects with promptline's `AbortError`. Breaking out of `stream()`'s
+ *   `for await` aborts the request too.
+ * - Rate limits (429), 408/409 and 5xx are retried by the SDK (`maxRetries`).
+ * - Every other failure is a `ProviderError` with `status` (the HTTP status, if any),
+ *   `provider` (`name`) and the SDK's error as `cause`. A stream that ends before its
+ *   finish reason is a `ProviderError`, never a silent partial reply.
+ *
+ * @example
+ * ```ts
+ * // OpenAI (key from OPENAI_API_KEY)
+ * const openai = new OpenAIProvider({ model: 'gpt-4o-mini' })
+ * // Ollama, vLLM, llama.cpp, LM Studio: point baseURL at the server's /v1
+ * const ollama = new OpenAIProvider({ model: 'llama3.2', baseURL: 'http://localhost:11434/v1' })
+ * const vllm = new OpenAIProvider({ model: 'Qwen/Qwen2.5-7B-Instruct', baseURL: 'http://localhost:8000/v1' })
+ * const pipe = new Pipeline({ provider: ollama })
+ * ```
+ */
+export class OpenAIProvider implements Provider {
+  readonly name: string
+  /** The default model of every request. */
+  readonly model: string
+  // Private fields: `util.inspect` and `JSON.stringify` never show them, and the SDK
+  // client holds the key in its public `apiKey` field.
+  readonly #client: OpenAI
+  readonly #secret: string | undefined
+  readonly #maxTokensParam: MaxTokensParam
+  readonly #timeoutMs: number
+  readonly #requestOptions: Omit<CallOptions, 'signal'>
+
+  constructor(options: OpenAIProviderOptions) {
+    if (options === null || typeof options !== 'object' || Array.isArray(options)) {
+      // Only the type: a string here may well be the key passed by mistake.
+      throw new TypeError(`Expected \`options\` to be an object, got ${typeName(options)}.`)
+    }
+    const { model, apiKey, baseURL, client, maxRetries, timeoutMs, maxTokensParam, name = 'openai' } = options
+    assertNonEmptyString(model, 'model')
+    assertNonEmptyString(name, 'name')
+    if (apiKey !== undefined && (typeof apiKey !== 'string' || apiKey.length === 0)) {
+      // Never echo a key, not even a malformed one: name its type only.
+      const got = typeof apiKey === 'string' ? '""' : apiKey === null ? 'null' : `a ${typeof apiKey}`
+      throw new TypeError(`Expected \`apiKey\` to be a non-empty string, got ${got}.`)
+    }
+    if (baseURL !== undefined) assertHttpURL(baseURL, 'baseURL')
+    if (maxRetries !== undefined) assertNonNegativeInteger(maxRetries, 'maxRetries')
+    if (timeoutMs !== undefined) assertTimeout(timeoutMs, 'timeoutMs')
+    if (maxTokensParam !== undefined) assertOneOf(maxTokensParam, MAX_TOKENS_PARAMS, 'maxTokensParam')
+
+    let resolvedBaseURL: string
+    if (client !== undefined) {
+      if (!isClientLike(client)) {
+        throw new TypeError(
+          `Expected \`client\` to be an OpenAI client (with \`chat.completions.create\`), got \`${show(typeof client === 'object' ? Object.prototype.toString.call(client) : client)}\`.`,
+        )
+      }
+      if (apiKey !== undefined || baseURL !== undefined) {
+        throw new TypeError('Pass either `client` or `apiKey`/`baseURL`, not both: a given client keeps its own key and URL.')
+      }
+      this.#client = client
+      this.#secret = typeof client.apiKey === 'string' && client.apiKey !== PLACEHOLDER_KEY ? client.apiKey : undefined
+      resolvedBaseURL = typeof client.baseURL === 'string' ? client.baseURL : ''
+      this.#timeoutMs = timeoutMs ?? (isTimeout(client.timeout) ? client.timeout : DEFAULT_TIMEOUT_MS)
+      const perRequest: Omit<CallOptions, 'signal'> = {}
+      if (maxRetries !== undefined) perRequest.maxRetries = maxRetries
+      if (timeoutMs !== undefined) perRequest.timeout = timeoutMs
+      this.#requestOptions = perRequest
+    } else {
+      const envBaseURL = nonEmpty(process.env.OPENAI_BASE_URL)
+      if (baseURL === undefined && envBaseURL !== undefined) assertHttpURL(envBaseURL, 'OPENAI_BASE_URL')
+      const base = baseURL ?? envBaseURL
+      const key = apiKey ?? nonEmpty(process.env.OPENAI_API_KEY) ?? (base === undefined ? undefined : PLACEHOLDER_KEY)
+      if (key === undefined) {
+        throw new TypeError(
+          'Expected `apiKey` to be a non-empty string, got undefined: pass `apiKey`, set OPENAI_API_KEY, or pass a `baseURL` for a server that needs no key.',
+        )
+      }
+      this.#secret = key === PLACEHOLDER_KEY ? undefined : key
+      this.#timeoutMs = timeoutMs ?? DEFAULT_TIMEOUT_MS
+      this.#client = new OpenAI({
+        apiKey: key,
+        ...(base === undefined ? {} : { baseURL: base }),
+        maxRetries: maxRetries ?? DEFAULT_MAX_RETRIES,
+        timeout: this.#timeoutMs,
+        // The SDK logs what a server sent when it cannot parse it; keep the key out of that too.
+        ...(this.#secret === undefined ? {} : { logger: redactingLogger(this.#secret) }),
+      })
+      resolvedBaseURL = this.#client.baseURL
+      this.#requestOptions = {}
+    }
+    this.name = name
+    this.model = model
+    this.#maxTokensParam = maxTokensParam ?? (isOpenAIHost(resolvedBaseURL) ? 'max_completion_tokens' : 'max_tokens')
+  }
+
+  async complete(request: ProviderRequest): Promise<ProviderResponse> {
+    const body = this.#body(request)
+    const call = new Call(request.signal, this.#timeoutMs)
+    try {
+      call.throwIfAborted()
+      const completion = await call.race(this.#client.chat.completions.create(body, this.#options(call)))
+      return this.#fromCompletion(completion, body.model)
+    } catch (error) {
+      throw this.#error(error, call, 'request')
+    } finally {
+      call.end()
+    }
+  }
+
+  async *stream(request: ProviderRequest): AsyncGenerator<ProviderChunk, void, undefined> {
+    const body: ChatCompletionCreateParamsStreaming = {
+      ...this.#body(request),
+      stream: true,
+      stream_options: { include_usage: true },
+    }
+    const call = new Call(request.signal, this.#timeoutMs)
+    let iterator: AsyncIterator<ChatCompletionChunk> | undefined
+    try {
+      let sdkStream: AsyncIterable<ChatCompletionChunk> & { controller?: AbortController }
+      try {
+        call.throwIfAborted()
+        sdkStream = await call.race(this.#client.chat.completions.create(body, this.#options(call)))
+      } catch (error) {
+        throw this.#error(error, call, 'request')
+      }
+      call.sdkController = sdkStream.controller
+      iterator = sdkStream[Symbol.asyncIterator]()
+      const assembler = new ChunkAssembler()
+      while (true) {
+        let step: IteratorResult<ChatCompletionChunk>
+        call.startIdleTimer()
+        try {
+          step = await iterator.next()
+        } catch (error) {
+          throw this.#error(error, call, 'stream')
+        } finally {
+          call.stopIdleTimer()
+        }
+        // The SDK ends a stream quietly when it is aborted: find out why it ended.
+        if (call.aborted || call.timedOut) throw this.#error(undefined, call, 'stream')
+        if (step.done) break
+        let text: string
+        try {
+          text = assembler.add(step.value)
+        } catch (error) {
+          throw this.#error(error, call, 'stream')
+        }
+        if (text !== '') yield { type: 'delta', text }
+      }
+      if (!assembler.finished) {
+        throw new ProviderError(this.name, 'the stream ended before the response was complete (no finish reason)')
+      }
+      const response = assembler.response(body.model)
+      // Release the caller's signal now: a consumer may never resume after `done`.
+      call.end()
+      yield { type: 'done', response }
+    } finally {
+      // Normal end, error, or the consumer broke out of its loop: never leave a request open.
+      call.end()
+      if (iterator?.return !== undefined) void iterator.return().catch(noop)
+    }
+  }
+
+  #options(call: Call): CallOptions {
+    return { ...this.#requestOptions, signal: call.signal }
+  }
+
+  #body(request: ProviderRequest): RequestBody {
+    const body: RequestBody = {
+      model: request.model ?? this.model,
+      messages: toOpenAIMessages(request.messages),
+    }
+    if (request.maxTokens !== undefined) body[this.#maxTokensParam] = request.maxTokens
+    if (request.temperature !== undefined) body.temperature = request.temperature
+    return body
+  }
+
+  #fromCompletion(completion: unknown, requestedModel: string): ProviderResponse {
+    if (!isRecord(completion) || !Array.isArray(completion.choices)) {
+      throw new ProviderError(this.name, `malformed response: expected a chat completion, got \`${this.#preview(completion)}\``)
+    }
+    const choice: unknown = completion.choices[0]
+    if (!isRecord(choice) || !isRecord(choice.message)) {
+      throw new ProviderError(this.name, `malformed response: no choice with a message in \`${this.#preview(completion)}\``)
+    }
+    const message = fromOpenAIMessage(choice.message as unknown as ChatCompletion.Choice['message'])
+    const response: ProviderResponse = { message, model: modelOf(completion.model, requestedModel) }
+    const usage = toUsage(completion.usage)
+    if (usage !== undefined) response.usage = usage
+    if (typeof choice.finish_reason === 'string') response.finishReason = choice.finish_reason
+    return response
+  }
+
+  /** Removes the key from text that may quote what the server sent. */
+  #redact(text: string): string {
+    return this.#secret === undefined ? text : text.split(this.#secret).join('[redacted]')
+  }
+
+  /** A short rendering of a server's value for an error message: redacted first, then cut. */
+  #preview(value: unknown): string {
+    let text: string
+    try {
+      text = typeof value === 'string' ? JSON.stringify(value) : (JSON.stringify(value) ?? String(value))
+    } catch {
+      text = Object.prototype.toString.call(value)
+    }
+    text = this.#redact(text)
+    return text.length > 80 ? `${text.slice(0, 77)}...` : text
+  }
+
+  /** Maps anything thrown during a call to `AbortError` / `ProviderError`, with the key scrubbed. */
+  #error(error: unknown, call: Call, phase: 'request' | 'stream'): Error {
+    if (call.aborted) {
+      return new AbortError(`Provider \`${this.name}\` request aborted`, { cause: call.abortReason })
+    }
+    if (error instanceof ProviderError) return error
+    const cause = scrub(error, this.#secret)
+    const redact = (text: string) => this.#redact(text)
+    if (call.timedOut) {
+      return new ProviderError(this.name, `timed out: no data for ${this.#timeoutMs} ms while streaming`, { cause })
+    }
+    if (error instanceof APIConnectionTimeoutError) {
+      return new ProviderError(this.name, `timed out: no response within ${this.#timeoutMs} ms`, { cause })
+    }
+    if (error instanceof APIUserAbortError) {
+      return new ProviderError(this.name, 'request aborted', { cause })
+    }
+    if (error instanceof APIConnectionError) {
+      return new ProviderError(this.name, redact(`connection failed: ${describeChain(error)}`), { cause })
+    }
+    if (error instanceof APIError) {
+      return new ProviderError(this.name, redact(error.message), { status: error.status, cause })
+    }
+    if (error instanceof SyntaxError) {
+      return new ProviderError(this.name, redact(`malformed response: ${error.message}`), { cause })
+    }
+    const what = phase === 'stream' ? 'stream interrupted' : 'request failed'
+    return new ProviderError(this.name, redact(`${what}: ${describeChain(error)}`), { cause })
+  }
+}
+
+/**
+ * One call's cancellation: an internal controller the SDK listens to, linked to the
+ * caller's signal (removed again at the end, so a long-lived signal collects no
+ * listeners), plus the stream's idle timer.
+ */
+class Call {
+  readonly #controller = new AbortController()
+  readonly #userSignal: AbortSignal | undefined
+  readonly #idleMs: number
+  #timer: ReturnType<typeof setTimeout> | undefined
+  #rejectRace: ((reason: unknown) => void) | undefined
+  timedOut = false
+  sdkController: AbortController | undefined
+
+  constructor(userSignal: AbortSignal | undefined, idleMs: number) {
+    this.#userSignal = userSignal
+    this.#idleMs = idleMs
+    userSignal?.addEventListener('abort', this.#onAbort, { once: true })
+  }
+
+  get signal(): AbortSignal {
+    return this.#controller.signal
+  }
+
+  get aborted(): boolean {
+    return this.#userSignal?.aborted === true
+  }
+
+  get abortReason(): unknown {
+    return this.#userSignal?.reason
+  }
+
+  throwIfAborted(): void {
+    if (this.aborted) throw this.abortReason
+  }
+
+  /**
+   * `promise`, or a rejection as soon as the caller aborts. The SDK notices an abort
+   * only between its steps (not while it sleeps before a retry, e.g. a long
+   * `Retry-After`), so the caller must not wait for it.
+   */
+  race<T>(promise: Promise<T>): Promise<T> {
+    if (this.#userSignal === undefined) return promise
+    promise.catch(noop) // settles later, unobserved, once the SDK sees the abort
+    return new Promise<T>((resolve, reject) => {
+      this.#rejectRace = reject
+      promise.then(resolve, reject).finally(() => (this.#rejectRace = undefined))
+    })
+  }
+
+  startIdleTimer(): void {
+    this.#timer = setTimeout(() => {
+      this.timedOut = true
+      this.#abortRequest(new Error('stream idle timeout'))
+    }, this.#idleMs)
+  }
+
+  stopIdleTimer(): void {
+    clearTimeout(this.#timer)
+  }
+
+  /** Ends the call: aborts the HTTP request if it is still open, unlinks the caller's signal. */
+  end(): void {
+    clearTimeout(this.#timer)
+    this.#userSignal?.removeEventListener('abort', this.#onAbort)
+    this.#abortRequest(new Error('call ended'))
+  }
+
+  #abortRequest(reason: unknown): void {
+    if (!this.#controller.signal.aborted) this.#controller.abort(reason)
+    this.sdkController?.abort()
+  }
+
+  readonly #onAbort = (): void => {
+    this.#abortRequest(this.#userSignal?.reason)
+    this.#rejectRace?.(this.#userSignal?.reason)
+  }
+}
+
+/** Assembles a streamed completion: text, tool calls by index, finish reason, usage, model. */
+class ChunkAssembler {
+  readonly #text: string[] = []
+  readonly #calls = new Map<number, { id: string; name: string; arguments: string[] }>()
+  #refusal = ''
+  #finishReason: string | undefined
+  #usage: Usage | undefined
+  #model: string | undefined
+
+  get finished(): boolean {
+    return this.#finishReason !== undefined
+  }
+
+  /** Takes one chunk and returns its new text ('' for none). */
+  add(chunk: ChatCompletionChunk): string {
+    if (!isRecord(chunk)) throw new SyntaxError(`expected a chat.completion.chunk, got ${typeName(chunk)}`)
+    if (typeof chunk.model === 'string' && chunk.model !== '') this.#model = chunk.model
+    const usage = toUsage(chunk.usage)
+    if (usage !== undefined) this.#usage = usage
+    if (chunk.choices === undefined || chunk.choices === null) return ''
+    if (!Array.isArray(chunk.choices)) throw new SyntaxError(`expected \`choices\` to be an array, got ${typeName(chunk.choices)}`)
+    let text = ''
+    for (const choice of chunk.choices) {
+      // Only the first choice: promptline never asks for `n > 1`.
+      if (!isRecord(choice) || (choice.index !== undefined && choice.index !== 0)) continue
+      const delta: unknown = choice.delta
+      if (isRecord(delta)) {
+        if (typeof delta.content === 'string') text += delta.content
+        if (typeof delta.refusal === 'string') this.#refusal += delta.refusal
+        if (Array.isArray(delta.tool_calls)) {
+          for (const [position, part] of delta.tool_calls.entries()) this.#addToolCall(part, position)
+        }
+      }
+      if (typeof choice.finish_reason === 'string') this.#finishReason = choice.finish_reason
+    }
+    if (text !== '') this.#text.push(text)
+    return text
+  }
+
+  #addToolCall(part: unknown, position: number): void {
+    if (!isRecord(part)) return
+    const index = typeof part.index === 'number' ? part.index : position
+    let call = this.#calls.get(index)
+    if (call === undefined) {
+      call = { id: '', name: '', arguments: [] }
+      this.#calls.set(index, call)
+    }
+    if (typeof part.id === 'string' && part.id !== '' && call.id === '') call.id = part.id
+    const fn = part.function
+    if (isRecord(fn)) {
+      // OpenAI sends the whole name once; tolerate servers that repeat it on every delta.
+      if (typeof fn.name === 'string' && fn.name !== '' && fn.name !== call.name) call.name += fn.name
+      if (typeof fn.arguments === 'string') call.arguments.push(fn.arguments)
+    }
+  }
+
+  response(requestedModel: string): ProviderResponse {
+    const message: Message = { role: 'assistant', content: this.#text.join('') }
+    if (this.#calls.size > 0) {
+      message.toolCalls = [...this.#calls.entries()]
+        .sort(([a], [b]) => a - b)
+        .map(([, call]) => ({ id: call.id, name: call.name, arguments: call.arguments.join('') }))
+    }
+    if (this.#refusal !== '') message.metadata = { refusal: this.#refusal }
+    const response: ProviderResponse = { message, model: this.#model ?? requestedModel }
+    if (this.#usage !== undefined) response.usage = this.#usage
+    if (this.#finishReason !== undefined) response.finishReason = this.#finishReason
+    return response
+  }
+}
+
+/** promptline messages → OpenAI's. `metadata` stays local; tool messages carry `tool_call_id`. */
+function toOpenAIMessages(messages: readonly Message[]): ChatCompletionMessageParam[] {
+  const out = new Array<ChatCompletionMessageParam>(messages.length)
+  for (let i = 0; i < messages.length; i++) {
+    const m = messages[i] as Message
+    switch (m.role) {
+      case 'system':
+      case 'user':
+        out[i] = m.name === undefined ? { role: m.role, content: m.content } : { role: m.role, content: m.content, name: m.name }
+        break
+      case 'assistant': {
+        const calls = m.toolCalls !== undefined && m.toolCalls.length > 0 ? m.toolCalls : undefined
+        out[i] = {
+          role: 'assistant',
+          // OpenAI's schema: content may be null when the message only calls tools.
+          content: calls !== undefined && m.content === '' ? null : m.content,
+          ...(m.name === undefined ? {} : { name: m.name }),
+          ...(calls === undefined
+            ? {}
+            : { tool_calls: calls.map((c) => ({ id: c.id, type: 'function' as const, function: { name: c.name, arguments: c.arguments } })) }),
+        }
+        break
+      }
+      case 'tool':
+        if (m.toolCallId === undefined) {
+          throw new TypeError(`Invalid \`messages[${i}]\`: a \`tool\` message needs \`toolCallId\` (the id of the call it answers).`)
+        }
+        out[i] = { role: 'tool', content: m.content, tool_call_id: m.toolCallId }
+        break
+      default:
+        throw new TypeError(`Invalid \`messages[${i}]\`: unknown role \`${show((m as { role: unknown }).role)}\`.`)
+    }
+  }
+  return out
+}
+
+/** An OpenAI assistant message → promptline's. A refusal goes to `metadata.refusal`. */
+function fromOpenAIMessage(message: ChatCompletion.Choice['message']): Message {
+  const out: Message = { role: 'assistant', content: typeof message.content === 'string' ? message.content : '' }
+  const calls: ToolCall[] = []
+  if (Array.isArray(message.tool_calls)) {
+    for (const call of message.tool_calls as unknown[]) {
+      if (!isRecord(call) || !isRecord(call.function)) continue // custom (non-function) tools are not supported
+      calls.push({
+        id: typeof call.id === 'string' ? call.id : '',
+        name: typeof call.function.name === 'string' ? call.function.name : '',
+        arguments: typeof call.function.arguments === 'string' ? call.function.arguments : '',
+      })
+    }
+  }
+  if (calls.length > 0) out.toolCalls = calls
+  if (typeof message.refusal === 'string' && message.refusal !== '') out.metadata = { refusal: message.refusal }
+  return out
+}
+
+function toUsage(usage: unknown): Usage | undefined {
+  if (!isRecord(usage)) return undefined
+  const { prompt_tokens: input, completion_tokens: output } = usage
+  if (typeof input !== 'number' || typeof output !== 'number') return undefined
+  return { inputTokens: input, outputTokens: output }
+}
+
+function modelOf(reported: unknown, requested: string): string {
+  return typeof reported === 'string' && reported !== '' ? reported : requested
+}
+
+function isRecord(value: unknown): value is Record<string, unknown> {
+  return value !== null && typeof value === 'object' && !Array.isArray(value)
+}
+
+function isClientLike(value: unknown): value is OpenAI {
+  if (!isRecord(value)) return false
+  const chat = value.chat
+  if (!isRecord(chat)) return false
+  const completions = chat.completions
+  return isRecord(completions) && typeof completions.create === 'function'
+}
+
+function isTimeout(value: unknown): value is number {
+  return Number.isSafeInteger(value) && (value as number) > 0 && (value as number) <= MAX_TIMEOUT_MS
+}
+
+function assertTimeout(value: unknown, name: string): asserts value is number {
+  if (!isTimeout(value)) {
+    throw new TypeError(`Expected \`${name}\` to be a positive integer of at most ${MAX_TIMEOUT_MS} (ms), got \`${show(value)}\`.`)
+  }
+}
+
+function assertHttpURL(value: unknown, name: string): asserts value is string {
+  let ok = false
+  if (typeof value === 'string') {
+    try {
+      const url = new URL(value)
+      ok = url.protocol === 'http:' || url.protocol === 'https:'
+    } catch {
+      ok = false
+    }
+  }
+  if (!ok) throw new TypeError(`Expected \`${name}\` to be an http(s) URL, got \`${show(value)}\`.`)
+}
+
+function isOpenAIHost(baseURL: string): boolean {
+  try {
+    return new URL(baseURL).hostname === OPENAI_HOST
+  } catch {
+    return false
+  }
+}
+
+function nonEmpty(value: string | undefined): string | undefined {
+  return value === undefined || value === '' ? undefined : value
+}
+
+/** `message (cause's message (its cause's …))`, e.g. `Connection error. (fetch failed (connect ECONNREFUSED …))`. */
+function describeChain(error: unknown): string {
+  const parts: string[] = []
+  let current: unknown = error
+  for (let depth = 0; depth < 4 && current !== undefined && current !== null; depth++) {
+    const text = current instanceof Error ? current.message : String(current)
+    if (text !== '' && !parts.includes(text)) parts.push(text)
+    current = current instanceof Error ? current.cause : undefined
+  }
+  return parts.length === 0 ? 'unknown error' : parts.reduceRight((inner, outer) => `${outer} (${inner})`)
+}
+
+/**
+ * Makes sure `secret` appears nowhere `util.inspect(cause)` looks: rewrites the
+ * messages, stacks and bodies of the cause chain, and if the key still shows
+ * (say, in response headers), replaces the cause with a plain copy.
+ */
+function scrub(error: unknown, secret: string | undefined): unknown {
+  if (secret === undefined || error === null || typeof error !== 'object') return error
+  if (!inspect(error, { depth: 8 }).includes(secret)) return error
+  const replace = (text: string) => text.split(secret).join('[redacted]')
+  let current: unknown = error
+  for (let depth = 0; depth < 8 && current !== null && typeof current === 'object'; depth++) {
+    const target = current as Record<string, unknown>
+    for (const key of ['message', 'stack']) {
+      const value = target[key]
+      if (typeof value === 'string' && value.includes(secret)) {
+        Object.defineProperty(target, key, { value: replace(value), writable: true, configurable: true, enumerable: false })
+      }
+    }
+    if ('error' in target && target.error !== undefined) {
+      try {
+        const text = JSON.stringify(target.error)
+        if (text?.includes(secret)) {
+          Object.defineProperty(target, 'error', { value: JSON.parse(replace(text)) as unknown, writable: true, configurable: true, enumerable: true })
+        }
+      } catch {
+        // not JSON: the final check below catches it
+      }
+    }
+    current = target.cause
+  }
+  if (!inspect(error, { depth: 8 }).includes(secret)) return error
+  const safe = new Error(replace(error instanceof Error ? error.message : String(error)))
+  safe.name = error instanceof Error ? error.name : 'Error'
+  if (error instanceof APIError && typeof error.status === 'number') Object.assign(safe, { status: error.status })
+  return safe
+}
+
+type SdkLogger = NonNullable<ClientOptions['logger']>
+
+/** `console`, with `secret` replaced in every argument that would print it. */
+function redactingLogger(secret: string): SdkLogger {
+  const clean = (arg: unknown): unknown => {
+    if (typeof arg === 'string') return arg.includes(secret) ? arg.split(secret).join('[redacted]') : arg
+    if (arg === null || typeof arg !== 'object') return arg
+    const text = inspect(arg, { depth: 8 })
+    return text.includes(secret) ? text.split(secret).join('[redacted]') : arg
+  }
+  // Looks `console` up on every call, so replacing or spying on it keeps working.
+  const level =
+    (name: 'error' | 'warn' | 'info' | 'debug') =>
+    (message: string, ...rest: unknown[]): void => {
+      console[name](clean(message), ...rest.map(clean))
+    }
+  return { error: level('error'), warn: level('warn'), info: level('info'), debug: level('debug') }
+}
+
+/** `undefined`, `null`, `an array`, `a string`…: a value's kind without the value. */
+function typeName(value: unknown): string {
+  if (value === undefined || value === null) return String(value)
+  if (Array.isArray(value)) return 'an array'
+  const type = typeof value
+  return `${/^[aeiou]/.test(type) ? 'an' : 'a'} ${type}`
+}
+
+function noop(): void {}

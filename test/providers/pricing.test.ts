@@ -1,0 +1,28 @@
+import { describe, expect, it } from 'vitest'
+import { assertPricingTable, costOf, DEFAULT_PRICING, resolvePrice } from '../../src/pricing.js'
+
+describe('default pricing', () => {
+  it('charges OpenAI list prices, per million tokens', () => {
+    expect(resolvePrice('gpt-4o', DEFAULT_PRICING)).toEqual({ input: 2.5, output: 10 })
+    expect(resolvePrice('gpt-4o-mini', DEFAULT_PRICING)).toEqual({ input: 0.15, output: 0.6 })
+    expect(costOf({ inputTokens: 1_000_000, outputTokens: 1_000_000 }, resolvePrice('gpt-4o-mini', DEFAULT_PRICING))).toBeCloseTo(0.75)
+  })
+
+  it('prices a dated snapshot like its model, except the snapshots priced differently', () => {
+    expect(resolvePrice('gpt-4o-mini-2024-07-18', DEFAULT_PRICING)).toEqual({ input: 0.15, output: 0.6 })
+    expect(resolvePrice('gpt-4o-2024-11-20', DEFAULT_PRICING)).toEqual({ input: 2.5, output: 10 })
+    expect(resolvePrice('gpt-4o-2024-05-13', DEFAULT_PRICING)).toEqual({ input: 5, output: 15 })
+  })
+
+  it('has no price, rather than a guess, for anything else', () => {
+    for (const model of ['gpt-4o-audio-preview', 'llama3.2', 'gpt-3.5-turbo-1106', 'openai/gpt-4o', 'GPT-4O', undefined]) {
+      expect(resolvePrice(model, DEFAULT_PRICING)).toBeUndefined()
+    }
+    expect(costOf({ inputTokens: 10, outputTokens: 10 }, undefined)).toBeUndefined()
+  })
+
+  it('is a valid, frozen table', () => {
+    expect(() => assertPricingTable(DEFAULT_PRICING, 'DEFAULT_PRICING')).not.toThrow()
+    expect(Object.isFrozen(DEFAULT_PRICING)).toBe(true)
+  })
+})
