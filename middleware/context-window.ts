@@ -29,7 +29,7 @@ export function contextWindow(options: ContextWindowOptions): Middleware {
   return named('context-window', async function contextWindowMiddleware(ctx, next) {
     const before = ctx.messages
     const length = before.length
-    const view = trimView(before, (start) => length - start <= maxMessages)
+    const view = trimView(before, (start) => length - start <= maxMessages, ctx.pinned)
     const dropped = length - view.length
     ctx.messages = view
     ctx.trimmed['context-window'] = { kept: view.length, dropped }

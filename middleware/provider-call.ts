@@ -93,18 +93,18 @@ export function providerCall(provider: Provider, options: ProviderCallOptions = 
 async function streamReply(
   provider: Provider,
   request: ProviderRequest,
-  onDelta: (text: string) => void,
+  onDelta: (text: string) => void | Promise<void>,
   partial: { text: string },
 ): Promise<ProviderResponse> {
   if (provider.stream === undefined) {
     const response = await provider.complete(request)
-    if (response.message.content.length > 0) onDelta(response.message.content)
+    if (response.message.content.length > 0) await onDelta(response.message.content)
     return response
   }
   for await (const chunk of provider.stream(request)) {
     if (chunk.type === 'delta') {
       partial.text += chunk.text
-      onDelta(chunk.text)
+      await onDelta(chunk.text)
     } else {
       return chunk.response
     }

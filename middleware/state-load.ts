@@ -51,9 +51,14 @@ export function stateLoad(store: StateStore, options: StateLoadOptions = {}): Mi
     }
     ctx.history = history
     ctx.emit('state:loaded', { count: history.length, last })
-    if (history.length > 0) {
-      const at = ctx.messages.lastIndexOf(ctx.input)
-      ctx.messages.splice(at === -1 ? ctx.messages.length : at, 0, ...history)
+    // Tool results whose call is not in the history (the store's own cap cut the
+    // group) cannot be sent: the view starts after them.
+    let from = 0
+    while (from < history.length && history[from]?.role === 'tool') from++
+    if (from < history.length) {
+      const inputAt = ctx.messages.lastIndexOf(ctx.input)
+      const at = inputAt === -1 ? ctx.pinned : inputAt
+      ctx.messages.splice(at, 0, ...(from === 0 ? history : history.slice(from)))
     }
     await next()
   })

@@ -61,10 +61,8 @@ export function assertSaveRetryOptions(value: unknown, name: string): asserts va
   if (randomize !== undefined && typeof randomize !== 'boolean') {
     throw new TypeError(`Expected \`${name}.randomize\` to be a boolean, got \`${show(randomize)}\`.`)
   }
-  const min = (minTimeout as number | undefined) ?? DEFAULT_SAVE_RETRY.minTimeout
-  const max = (maxTimeout as number | undefined) ?? DEFAULT_SAVE_RETRY.maxTimeout
-  if (min > max) {
-    throw new TypeError(`Expected \`${name}.minTimeout\` (${min}) to be at most \`${name}.maxTimeout\` (${max}).`)
+  if (minTimeout !== undefined && maxTimeout !== undefined && (minTimeout as number) > (maxTimeout as number)) {
+    throw new TypeError(`Expected \`${name}.minTimeout\` (${minTimeout}) to be at most \`${name}.maxTimeout\` (${maxTimeout}).`)
   }
 }
 
@@ -87,6 +85,8 @@ export function stateSave(store: StateStore, options: StateSaveOptions = {}): Mi
   assertSaveRetryOptions(retry, 'retry')
   assertOneOf(onError, ['throw', 'warn'], 'onError')
   const retryOptions = { ...DEFAULT_SAVE_RETRY, ...retry }
+  // A minTimeout above the default maxTimeout raises the bound rather than being silently capped.
+  if (retry?.maxTimeout === undefined) retryOptions.maxTimeout = Math.max(retryOptions.maxTimeout, retryOptions.minTimeout)
 
   return named('state-save', async function stateSaveMiddleware(ctx, next) {
     const aborted = ctx.signal.aborted && ctx.response?.metadata?.aborted !== true
@@ -103,7 +103,10 @@ export function stateSave(store: StateStore, options: StateSaveOptions = {}): Mi
           {
             ...retryOptions,
             onFailedAttempt: ({ error, attemptNumber, retriesLeft }) => {
-              if (retriesLeft > 0) ctx.emit('state:save-retry', { attempt: attemptNumber, retriesLeft, error })
+              // p-retry does not retry a TypeError (bad input): no retry to announce.
+              if (retriesLeft > 0 && !(error instanceof TypeError)) {
+                ctx.emit('state:save-retry', { attempt: attemptNumber, retriesLeft, error })
+              }
             },
           },
         )

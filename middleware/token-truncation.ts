@@ -2,7 +2,7 @@ import type { Middleware } from '../src/context.js'
 import type { Message } from '../src/types.js'
 import { named } from '../src/compose.js'
 import { ContextOverflowError } from '../src/errors.js'
-import { pinnedCount, unitStarts } from '../src/messages.js'
+import { unitStarts } from '../src/messages.js'
 import { assertKnownChatModel, getTokenCounter, type TokenCounter } from '../src/tokens.js'
 import { trimView } from '../src/trim.js'
 import { assertNonNegativeInteger, assertOptionsObject, assertPositiveInteger } from '../src/validate.js'
@@ -56,7 +56,7 @@ export function tokenTruncation(options: TokenTruncationOptions): Middleware {
     counterPromise ??= getTokenCounter(model)
     const tokens = await counterPromise
     const messages = ctx.messages
-    const pinned = pinnedCount(messages)
+    const pinned = ctx.pinned
     const newest = unitStarts(messages, pinned).at(-1) ?? messages.length
 
     let total = tokens.primingTokens + sumTokens(tokens, messages, 0, pinned)
@@ -76,7 +76,7 @@ export function tokenTruncation(options: TokenTruncationOptions): Middleware {
       if (total + unit > budget) return false
       total += unit
       return true
-    })
+    }, pinned)
     const dropped = messages.length - view.length
     ctx.messages = view
     ctx.trimmed['token-truncation'] = { kept: view.length, dropped, tokens: total }

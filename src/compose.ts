@@ -1,4 +1,6 @@
 import type { ExecutionContext, Middleware } from './context.js'
+import { PromptlineError } from './errors.js'
+import { assertFunction, show } from './validate.js'
 
 /** Observes each middleware as `compose` runs it; used for `middleware:*` events and tracing. */
 export interface ComposeHooks {
@@ -11,18 +13,21 @@ export interface ComposeHooks {
  * the rest of the chain. Calling `next()` twice rejects with an error naming the
  * middleware; an error thrown anywhere rejects the whole chain as it is.
  */
-export function compose(middleware: readonly Middleware[], hooks?: ComposeHooks): (ctx: ExecutionContext) => Promise<void> {
-  for (const [i, fn] of middleware.entries()) {
-    if (typeof fn !== 'function') {
-      throw new TypeError(`Expected \`middleware[${i}]\` to be a function, got \`${typeof fn}\`.`)
-    }
+export function compose(
+  middleware: readonly Middleware[],
+  hooks?: ComposeHooks,
+  names?: readonly string[],
+): (ctx: ExecutionContext) => Promise<void> {
+  if (!Array.isArray(middleware)) {
+    throw new TypeError(`Expected \`middleware\` to be an array of functions, got \`${show(middleware)}\`.`)
   }
+  for (const [i, fn] of middleware.entries()) assertFunction(fn, `middleware[${i}]`)
   return function run(ctx) {
     let lastIndex = -1
     function dispatch(i: number): Promise<void> {
       if (i <= lastIndex) {
-        const fn = middleware[i - 1]
-        return Promise.reject(new Error(`next() called multiple times in middleware \`${nameOf(fn, i - 1)}\``))
+        const name = names?.[i - 1] ?? nameOf(middleware[i - 1], i - 1)
+        return Promise.reject(new PromptlineError(`next() called multiple times in middleware \`${name}\``))
       }
       lastIndex = i
       const fn = middleware[i]

@@ -28,10 +28,17 @@ export interface ExecutionContext {
   /** What `state-load` loaded: the tail of the stored history, oldest first. */
   history: Message[]
   /**
-   * The provider view: pinned system messages, then history, then the input.
+   * The provider view: pinned messages, then history, then the input.
    * Trimming policies shorten it; `provider-call` sends it.
    */
   messages: Message[]
+  /**
+   * How many leading messages of `messages` no trimming policy may remove: the
+   * pipeline's system prompt. A middleware that prepends its own fixed messages
+   * (a summary, instructions) raises it. Stored `system` messages are ordinary
+   * history: they are trimmed like any other message.
+   */
+  pinned: number
   /** The assistant's reply, set by `provider-call`. */
   response: Message | undefined
   usage: Usage | undefined
@@ -54,8 +61,12 @@ export interface ExecutionContext {
   readonly signal: AbortSignal
   /** Free space for user middleware. */
   readonly state: Map<string, unknown>
-  /** Set while streaming: `provider-call` passes each text delta here. */
-  readonly onDelta: ((text: string) => void) | undefined
+  /**
+   * Set while streaming: `provider-call` passes each text delta here and awaits
+   * the returned promise, which settles once the consumer has taken the delta
+   * (back-pressure: a consumer that stops reading stops the provider).
+   */
+  readonly onDelta: ((text: string) => void | Promise<void>) | undefined
   /** What the trimming policies did, keyed by middleware name. */
   readonly trimmed: Record<string, TrimReport>
   /** Emits a typed pipeline event; `sessionId` and `executionId` are filled in. */

@@ -147,9 +147,16 @@ export class Pipeline extends PipelineEmitter {
     const { provider, systemPrompt, contextWindow: window = { maxMessages: 20 }, tokenLimit = false } = options
     assertProvider(provider, 'provider')
     if (options.store !== undefined) assertStore(options.store, 'store')
-    if (window !== false) assertOptionsObject(window, 'contextWindow')
+    if (window !== false) {
+      assertOptionsObject(window, 'contextWindow')
+      assertPositiveInteger(window?.maxMessages, 'contextWindow.maxMessages')
+    }
     if (tokenLimit !== false) assertOptionsObject(tokenLimit, 'tokenLimit')
     assertSaveRetryOptions(options.saveRetry, 'saveRetry')
+    const { onLoadError = 'throw', onSaveError = 'throw', saveOnAbort = 'none' } = options
+    assertOneOf(onLoadError, ['throw', 'start-fresh'], 'onLoadError')
+    assertOneOf(onSaveError, ['throw', 'warn'], 'onSaveError')
+    assertOneOf(saveOnAbort, ['none', 'partial'], 'saveOnAbort')
     const store = options.store ?? new MemoryStore()
     this.#ownedStore = options.store === undefined ? store : undefined
     this.#systemMessages = systemMessages(systemPrompt)
@@ -166,7 +173,7 @@ export class Pipeline extends PipelineEmitter {
     }
     const loadOptions = window === false ? {} : { last: window.maxMessages }
     this.#entries = [
-      { name: 'state-load', fn: stateLoad(store, { ...loadOptions, onError: options.onLoadError ?? 'throw' }) },
+      { name: 'state-load', fn: stateLoad(store, { ...loadOptions, onError: onLoadError }) },
       {
         name: 'context-window',
         fn: window === false ? passThrough('context-window') : withPrefix('contextWindow', () => contextWindow(window)),
@@ -180,14 +187,14 @@ export class Pipeline extends PipelineEmitter {
         fn: providerCall(provider, {
           ...(options.model === undefined ? {} : { model: options.model }),
           ...(options.pricing === undefined ? {} : { pricing: options.pricing }),
-          saveOnAbort: options.saveOnAbort ?? 'none',
+          saveOnAbort,
         }),
       },
       {
         name: 'state-save',
         fn: stateSave(store, {
           ...(options.saveRetry === undefined ? {} : { retry: options.saveRetry }),
-          onError: options.onSaveError ?? 'throw',
+          onError: onSaveError,
         }),
       },
     ]
@@ -206,6 +213,11 @@ export class Pipeline extends PipelineEmitter {
   static from(middleware: readonly Middleware[], options: ChainOptions = {}): Pipeline {
     if (!Array.isArray(middleware)) throw new TypeError(`Expected \`middleware\` to be an array of functions, got \`${show(middleware)}\`.`)
     assertOptionsObject(options, 'options')
+    for (const key of Object.keys(options)) {
+      if (key !== 'systemPrompt' && key !== 'timeoutMs') {
+        throw new TypeError(`Unknown \`Pipeline.from\` option \`${key}\`; expected systemPrompt or timeoutMs.`)
+      }
+    }
     const entries: Entry[] = []
     for (const [i, fn] of middleware.entries()) {
       assertFunction(fn, `middleware[${i}]`)
@@ -282,17 +294,18 @@ export class Pipeline extends PipelineEmitter {
    * provider request, and nothing of the turn is stored.
    */
   async *stream(sessionId: string, role: Role, content: string, options: ExecuteOptions = {}): AsyncGenerator<StreamChunk, void, undefined> {
-    const deltas: string[] = []
-    let read = 0
+    // One delta at a time: the provider waits until the consumer has taken it.
+    let pending: { text: string; taken: () => void } | undefined
     let wake: (() => void) | undefined
     let settled = false
     let failure: { error: unknown } | undefined
     let result: ExecuteResult | undefined
     const consumer = new AbortController()
-    const onDelta = (text: string) => {
-      deltas.push(text)
-      wake?.()
-    }
+    const onDelta = (text: string) =>
+      new Promise<void>((taken) => {
+        pending = { text, taken }
+        wake?.()
+      })
     const turn = this.#enqueue(sessionId, role, content, options, onDelta, consumer.signal).then(
       (value) => {
         result = value
@@ -306,18 +319,24 @@ export class Pipeline extends PipelineEmitter {
     })
     try {
       for (;;) {
-        while (read < deltas.length) yield { type: 'delta', text: deltas[read++] as string }
+        if (pending !== undefined) {
+          const { text, taken } = pending
+          yield { type: 'delta', text }
+          pending = undefined
+          taken()
+          continue
+        }
         if (settled) break
         await new Promise<void>((resolve) => (wake = resolve))
         wake = undefined
       }
-      // Deltas that arrived with the settlement.
-      while (read < deltas.length) yield { type: 'delta', text: deltas[read++] as string }
       if (failure !== undefined) throw failure.error
       yield { type: 'done', result: result as ExecuteResult }
     } finally {
       if (!settled) {
+        // Abort first, then release the provider: it resumes into an aborted turn and stores nothing.
         consumer.abort(new AbortError('The stream consumer stopped reading'))
+        pending?.taken()
         await turn
       }
     }
@@ -381,7 +400,8 @@ export class Pipeline extends PipelineEmitter {
     if (userSignal?.aborted) controller.abort(userSignal.reason)
 
     const messages = this.#systemMessages.length === 0 ? [input] : [...this.#systemMessages, input]
-    const ctx = new TurnContext(this, randomUUID(), sessionId, input, messages, controller.signal, onDelta)
+    const pinned = this.#systemMessages.length
+    const ctx = new TurnContext(this, randomUUID(), sessionId, input, messages, pinned, controller.signal, onDelta)
     ctx.emit('execution:start', { role: input.role, streaming: onDelta !== undefined })
     try {
       if (ctx.signal.aborted) throw abortErrorOf(ctx)
@@ -415,7 +435,8 @@ export class Pipeline extends PipelineEmitter {
           ...(error === undefined ? {} : { error }),
         }),
     }
-    return { plain: compose(fns), traced: compose(fns, hooks) }
+    const names = entries.map((entry) => entry.name)
+    return { plain: compose(fns, undefined, names), traced: compose(fns, hooks, names) }
   }
 }
 

@@ -62,7 +62,13 @@ const counters = new Map<string, Promise<TokenCounter>>()
  * (a few hundred milliseconds, once). Throws a `TypeError` for an unknown model.
  */
 export function getTokenCounter(model: string): Promise<TokenCounter> {
-  assertKnownChatModel(model, 'model')
+  if (!isKnownChatModel(model)) {
+    try {
+      assertKnownChatModel(model, 'model')
+    } catch (error) {
+      return Promise.reject(error)
+    }
+  }
   let counter = counters.get(model)
   if (counter === undefined) {
     counter = (import(`gpt-tokenizer/model/${model}`) as Promise<Tokenizer>).then((tokenizer) =>
@@ -95,15 +101,21 @@ export function createTokenCounter(model: string, tokenizer: Tokenizer, cacheSiz
     return tokens
   }
 
-  function overhead(role: string, name: string | undefined): number {
-    const key = name === undefined ? role : `${role}\u0000${name}`
-    let tokens = overheadCache.get(key)
+  function roleOverhead(role: string): number {
+    let tokens = overheadCache.get(role)
     if (tokens === undefined) {
-      const probe = name === undefined ? { role, content: '' } : { role, name, content: '' }
-      tokens = tokenizer.encodeChat([probe]).length - primingTokens
-      overheadCache.set(key, tokens)
+      tokens = tokenizer.encodeChat([{ role, content: '' }]).length - primingTokens
+      overheadCache.set(role, tokens)
     }
     return tokens
+  }
+
+  // The chat format writes `name` where it would write the role, so a named message
+  // costs the role's framing with the name's tokens in place of the role's. The name
+  // is encoded as plain text: it may contain special-token markup.
+  function overhead(role: string, name: string | undefined): number {
+    const base = roleOverhead(role)
+    return name === undefined ? base : base - contentTokens(role) + contentTokens(name)
   }
 
   function count(message: Message): number {

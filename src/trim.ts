@@ -4,7 +4,8 @@ import { pinnedCount, unitStarts } from './messages.js'
 /**
  * Decides which tail of a provider view to keep, for any trimming policy.
  *
- * The leading system messages are pinned. The rest is split into units (a message,
+ * The first `pinned` messages are kept as they are (by default the leading system
+ * messages; the built-in policies pass `ctx.pinned`). The rest is split into units (a message,
  * or a tool group) and walked from the newest: the newest unit is always kept,
  * each older unit is offered to `accept(start, end)` and kept while it says yes; the
  * first refusal ends the walk, so the view stays a contiguous tail of the history.
@@ -16,11 +17,14 @@ import { pinnedCount, unitStarts } from './messages.js'
  * @example
  * ```ts
  * // keep at most 10 messages besides the system prompt
- * const view = trimView(ctx.messages, (start) => ctx.messages.length - start <= 10)
+ * const view = trimView(ctx.messages, (start) => ctx.messages.length - start <= 10, ctx.pinned)
  * ```
  */
-export function trimView(messages: Message[], accept: (start: number, end: number) => boolean): Message[] {
-  const pinned = pinnedCount(messages)
+export function trimView(
+  messages: Message[],
+  accept: (start: number, end: number) => boolean,
+  pinned: number = pinnedCount(messages),
+): Message[] {
   const starts = unitStarts(messages, pinned)
   let keepFrom = messages.length
   for (let u = starts.length - 1; u >= 0; u--) {

@@ -24,8 +24,9 @@ export class TurnContext implements ExecutionContext {
     readonly sessionId: string,
     readonly input: Message,
     public messages: Message[],
+    public pinned: number,
     readonly signal: AbortSignal,
-    readonly onDelta: ((text: string) => void) | undefined,
+    readonly onDelta: ((text: string) => void | Promise<void>) | undefined,
   ) {
     this.#events = events
     this.newMessages = [input]

@@ -6,6 +6,7 @@ export function show(value: unknown): string {
   if (typeof value === 'string') text = JSON.stringify(value)
   else if (typeof value === 'function') text = `function ${value.name || '(anonymous)'}`
   else if (typeof value === 'bigint') text = `${value}n`
+  else if (typeof value === 'number') text = String(value)
   else if (value === undefined) text = 'undefined'
   else {
     try {

@@ -1,6 +1,6 @@
 import type { Message, Provider, ProviderChunk, ProviderRequest, ProviderResponse } from '../types.js'
 import { AbortError } from '../errors.js'
-import { assertNonNegativeNumber, assertOptionsObject, show } from '../validate.js'
+import { assertNonEmptyString, assertNonNegativeNumber, assertOptionsObject, show } from '../validate.js'
 import { copyMessages } from '../messages.js'
 
 export type MockReply = string | string[] | ((messages: Message[]) => string | Promise<string>)
@@ -55,6 +55,8 @@ export class MockProvider implements Provider {
       }
     }
     assertNonNegativeNumber(latencyMs, 'latencyMs')
+    assertNonEmptyString(name, 'name')
+    assertNonEmptyString(model, 'model')
     this.#reply = Array.isArray(reply) ? [...reply] : reply
     this.#latencyMs = latencyMs
     this.name = name

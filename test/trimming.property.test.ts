@@ -1,0 +1,226 @@
+/**
+ * Property tests of the trimming policies (`context-window`, `token-truncation`
+ * and the `trimView` walk they share) over random conversations with pinned system
+ * messages, user/assistant messages and tool groups.
+ *
+ * Each property checks the view against the invariants of DESIGN.md stated on
+ * their own (`viewProblems`: pinned kept, newest kept, contiguous tail, no orphan
+ * tool message first, no split tool group) and against an independent oracle of
+ * the maximal tail (`expectedView`), so a policy that keeps too little fails too.
+ */
+import fc from 'fast-check'
+import { beforeAll, describe, expect, it } from 'vitest'
+import { contextWindow } from '../middleware/context-window.js'
+import { tokenTruncation } from '../middleware/token-truncation.js'
+import { ContextOverflowError } from '../src/errors.js'
+import { Pipeline } from '../src/pipeline.js'
+import { MockProvider } from '../src/providers/mock.js'
+import { MemoryStore } from '../src/stores/memory.js'
+import { getTokenCounter, type TokenCounter } from '../src/tokens.js'
+import { trimView } from '../src/trim.js'
+import type { Message } from '../src/types.js'
+import { buildUnits, callArb, conversationArb, expectedView, splitUnits, textArb, unitSpecArb, viewProblems } from './helpers/conversations.js'
+import { fakeContext } from './helpers/fake-context.js'
+
+const NUM_RUNS = 300
+let counter: TokenCounter
+
+beforeAll(async () => {
+  counter = await getTokenCounter('gpt-4o')
+})
+
+describe('context-window', () => {
+  it('keeps the maximal tail of whole units within maxMessages, pinned and newest always kept', async () => {
+    await fc.assert(
+      fc.asyncProperty(conversationArb({ cutFront: true }), fc.integer({ min: 1, max: 12 }), async ({ pinned, history }, maxMessages) => {
+        const before = [...pinned, ...history]
+        const ctx = fakeContext(before.slice())
+        let nextCalls = 0
+        await contextWindow({ maxMessages })(ctx, async () => {
+          nextCalls++
+        })
+        const view = ctx.messages
+        const rest = view.slice(pinned.length)
+        const newestUnit = splitUnits(history).at(-1) ?? []
+
+        expect(nextCalls).toBe(1)
+        expect(viewProblems(pinned, history, view)).toEqual([])
+        // Within budget, unless only the newest unit (kept whole) remains.
+        expect(rest.length <= maxMessages || rest.length === newestUnit.length).toBe(true)
+        expect(view).toEqual(expectedView(pinned, history, (tail) => tail.length <= maxMessages))
+        // Only the view changes: the messages themselves are the same objects.
+        for (const message of view) expect(before).toContain(message)
+
+        const dropped = before.length - view.length
+        expect(ctx.trimmed['context-window']).toEqual({ kept: view.length, dropped })
+        const trimmedEvents = ctx.events.filter((e) => e.name === 'context:trimmed')
+        expect(trimmedEvents).toEqual(dropped > 0 ? [{ name: 'context:trimmed', payload: expect.objectContaining({ kept: view.length, dropped, maxMessages }) }] : [])
+      }),
+      { numRuns: NUM_RUNS },
+    )
+  })
+})
+
+describe('token-truncation', () => {
+  it('keeps the maximal tail within maxTokens - reserveForResponse, or throws ContextOverflowError when pinned + newest do not fit', async () => {
+    const budgetArb = fc.integer({ min: 1, max: 400 }).chain((maxTokens) =>
+      fc.record({ maxTokens: fc.constant(maxTokens), reserveForResponse: fc.integer({ min: 0, max: Math.min(maxTokens - 1, 60) }) }),
+    )
+    await fc.assert(
+      fc.asyncProperty(conversationArb({ cutFront: true }), budgetArb, async ({ pinned, history }, { maxTokens, reserveForResponse }) => {
+        const budget = maxTokens - reserveForResponse
+        const before = [...pinned, ...history]
+        const ctx = fakeContext(before.slice())
+        let nextCalls = 0
+        const middleware = tokenTruncation({ maxTokens, reserveForResponse, model: 'gpt-4o' })
+        const run = middleware(ctx, async () => {
+          nextCalls++
+        })
+        const newestUnit = splitUnits(history).at(-1) ?? []
+        const required = counter.countRequest([...pinned, ...newestUnit])
+
+        if (required > budget) {
+          const error = await run.then(
+            () => undefined,
+            (e: unknown) => e,
+          )
+          expect(error).toBeInstanceOf(ContextOverflowError)
+          expect(error).toMatchObject({ requiredTokens: required, maxTokens: budget })
+          expect((error as Error).message).toContain(String(required))
+          expect((error as Error).message).toContain(String(budget))
+          expect(nextCalls).toBe(0)
+          return
+        }
+        await run
+        const view = ctx.messages
+        const tokens = counter.countRequest(view)
+        expect(nextCalls).toBe(1)
+        expect(tokens).toBeLessThanOrEqual(budget)
+        expect(viewProblems(pinned, history, view)).toEqual([])
+        expect(view).toEqual(expectedView(pinned, history, (tail) => counter.countRequest([...pinned, ...tail]) <= budget))
+        expect(ctx.trimmed['token-truncation']).toEqual({ kept: view.length, dropped: before.length - view.length, tokens })
+      }),
+      { numRuns: NUM_RUNS },
+    )
+  })
+})
+
+describe('trimView', () => {
+  it('offers whole units newest first, stops at the first refusal, and returns pinned + a contiguous tail', async () => {
+    await fc.assert(
+      fc.property(conversationArb({ cutFront: true }), fc.array(fc.boolean(), { maxLength: 20 }), ({ pinned, history }, answers) => {
+        const messages = [...pinned, ...history]
+        const calls: Array<{ start: number; end: number; answer: boolean }> = []
+        const view = trimView(messages, (start, end) => {
+          const answer = answers[calls.length] ?? true
+          calls.push({ start, end, answer })
+          return answer
+        })
+        const units = splitUnits(history)
+        // Every offer is exactly one unit, walking back from the newest one without gaps.
+        let end = messages.length - (units.at(-1)?.length ?? 0)
+        for (const [i, call] of calls.entries()) {
+          expect(call.end).toBe(end)
+          const unit = messages.slice(call.start, call.end)
+          expect(units).toContainEqual(unit)
+          expect(unit[0]?.role).not.toBe('tool')
+          if (!call.answer) expect(i).toBe(calls.length - 1)
+          end = call.start
+        }
+        expect(viewProblems(pinned, history, view)).toEqual([])
+        const keptFrom = calls.at(-1)?.answer === false ? (calls.at(-1)?.end as number) : end
+        expect(view).toEqual([...pinned, ...messages.slice(keptFrom)])
+        if (view.length === messages.length) expect(view).toBe(messages)
+      }),
+      { numRuns: NUM_RUNS },
+    )
+  })
+})
+
+interface PipelineCase {
+  systemPrompt: string | undefined
+  stored: Message[]
+  input: Message
+  window: number | false
+  tokens: { maxTokens: number; reserveForResponse: number } | false
+}
+
+/**
+ * A stored history of whole units, then either a new user message, or (when a tool
+ * group is pending) the next tool result answering its calls.
+ */
+const pipelineCaseArb: fc.Arbitrary<PipelineCase> = fc
+  .record({
+    systemPrompt: fc.option(textArb.filter((t) => t.length > 0), { nil: undefined }),
+    units: fc.array(unitSpecArb, { maxLength: 14 }),
+    pending: fc.option(
+      fc.record({ content: textArb, calls: fc.array(callArb, { minLength: 1, maxLength: 3 }), answered: fc.nat({ max: 2 }) }),
+      { nil: undefined },
+    ),
+    userInput: textArb,
+    window: fc.oneof(fc.constant(false as const), fc.integer({ min: 1, max: 10 })),
+    tokens: fc.oneof(
+      fc.constant(false as const),
+      fc.record({ maxTokens: fc.integer({ min: 40, max: 500 }), reserveForResponse: fc.integer({ min: 0, max: 30 }) }),
+    ),
+  })
+  .map(({ systemPrompt, units, pending, userInput, window, tokens }) => {
+    const stored = buildUnits(units).flat()
+    let input: Message = { role: 'user', content: userInput }
+    if (pending !== undefined) {
+      const [group] = buildUnits([{ kind: 'tools', ...pending }], 'pending') as [Message[]]
+      const answered = Math.min(pending.answered, pending.calls.length - 1)
+      stored.push(...group.slice(0, 1 + answered))
+      input = group[1 + answered] as Message
+    }
+    return { systemPrompt, stored, input, window, tokens }
+  })
+
+describe('the pipeline over a stored history', () => {
+  it('sends the pinned system prompt plus the maximal tail of history + input that both policies allow, and stores everything', async () => {
+    await fc.assert(
+      fc.asyncProperty(pipelineCaseArb, async ({ systemPrompt, stored, input, window, tokens }) => {
+        const store = new MemoryStore()
+        if (stored.length > 0) await store.save('s', stored)
+        const provider = new MockProvider({ reply: 'ok' })
+        const pipe = new Pipeline({
+          provider,
+          store,
+          ...(systemPrompt === undefined ? {} : { systemPrompt }),
+          contextWindow: window === false ? false : { maxMessages: window },
+          tokenLimit: tokens === false ? false : { ...tokens, model: 'gpt-4o' },
+        })
+        const pinned: Message[] = systemPrompt === undefined ? [] : [{ role: 'system', content: systemPrompt }]
+        const full = [...stored, input]
+
+        let expected = window === false ? [...pinned, ...full] : expectedView(pinned, full, (tail) => tail.length <= window)
+        let overflow = false
+        if (tokens !== false) {
+          const budget = tokens.maxTokens - tokens.reserveForResponse
+          const afterWindow = expected.slice(pinned.length)
+          const required = counter.countRequest([...pinned, ...(splitUnits(afterWindow).at(-1) ?? [])])
+          overflow = required > budget
+          expected = expectedView(pinned, afterWindow, (tail) => counter.countRequest([...pinned, ...tail]) <= budget)
+        }
+
+        const turn = pipe.execute('s', input.role, input.content, input.toolCallId === undefined ? {} : { toolCallId: input.toolCallId })
+        if (overflow) {
+          await expect(turn).rejects.toBeInstanceOf(ContextOverflowError)
+          expect(provider.requests).toHaveLength(0)
+          expect(await store.load('s')).toEqual(stored)
+          return
+        }
+        const result = await turn
+        const view = provider.requests[0]?.messages ?? []
+        expect(view).toEqual(expected)
+        expect(result.messages).toEqual(view)
+        expect(viewProblems(pinned, full, view)).toEqual([])
+        if (window !== false) expect(view.length - pinned.length <= window || view.length - pinned.length === splitUnits(full).at(-1)?.length).toBe(true)
+        if (tokens !== false) expect(counter.countRequest(view)).toBeLessThanOrEqual(tokens.maxTokens - tokens.reserveForResponse)
+        // Trimming changes only the view: the store keeps every message.
+        expect(await store.load('s')).toEqual([...full, { role: 'assistant', content: 'ok' }])
+      }),
+      { numRuns: NUM_RUNS },
+    )
+  })
+})
