@@ -51,6 +51,6 @@ export {
 export { DEFAULT_PRICING, resolvePrice, costOf, type ModelPrice, type PricingTable } from './pricing.js'
 export { assertSessionId, assertMessages, messageProblem, MAX_SESSION_ID_BYTES, ROLES } from './validate.js'
 export { MemoryStore, type MemoryStoreOptions } from './stores/memory.js'
-export { RedisStore, type RedisStoreOptions } from './stores/redis.js'
+export { RedisStore, REDIS_CLIENT_OPTIONS, type RedisStoreOptions, type RedisSessionKeys } from './stores/redis.js'
 export { MockProvider, type MockProviderOptions, type MockReply } from './providers/mock.js'
 export { OpenAIProvider, type OpenAIProviderOptions, type MaxTokensParam } from './providers/openai.js'

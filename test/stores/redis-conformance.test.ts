@@ -1,0 +1,68 @@
+/**
+ * The shared StateStore conformance suite against RedisStore on a standalone
+ * server (a store per test, each creating its own client from the URL) and on a
+ * 3-master Redis Cluster (one shared ioredis `Cluster`), with a unique prefix per
+ * created store.
+ */
+import { afterAll, beforeAll } from 'vitest'
+import { Cluster, Redis } from 'ioredis'
+import { RedisStore } from '../../src/stores/redis.js'
+import { describeStoreConformance } from './conformance.js'
+import {
+  deleteByPrefix,
+  describeRedis,
+  startRedisCluster,
+  uniquePrefix,
+  useStandaloneRedis,
+  type RedisClusterServer,
+  type StandaloneRedis,
+} from '../helpers/redis-server.js'
+
+describeRedis('standalone', 'RedisStore conformance (standalone)', () => {
+  let redis: StandaloneRedis
+  const prefixes: string[] = []
+
+  beforeAll(async () => {
+    redis = await useStandaloneRedis()
+  })
+
+  afterAll(async () => {
+    if (redis === undefined) return
+    if (redis.server === undefined) {
+      // REDIS_URL: leave the shared server as we found it.
+      const client = new Redis(redis.url)
+      await deleteByPrefix(client, prefixes)
+      await client.quit()
+    }
+    await redis.stop()
+  })
+
+  describeStoreConformance({
+    name: 'RedisStore (standalone, URL)',
+    create: async (options) => {
+      const prefix = uniquePrefix()
+      prefixes.push(prefix)
+      return new RedisStore(redis.url, { prefix, ...options })
+    },
+  })
+})
+
+describeRedis('cluster', 'RedisStore conformance (Cluster)', () => {
+  let cluster: RedisClusterServer
+  let client: Cluster
+
+  beforeAll(async () => {
+    cluster = await startRedisCluster()
+    client = new Cluster(cluster.nodes)
+  })
+
+  afterAll(async () => {
+    await client?.quit()
+    await cluster?.stop()
+  })
+
+  describeStoreConformance({
+    name: 'RedisStore (3-master Cluster)',
+    create: async (options) => new RedisStore(client, { prefix: uniquePrefix(), ...options }),
+  })
+})
