@@ -3,7 +3,7 @@ import type { Middleware } from '../src/context.js'
 import { resultOf } from '../src/context.js'
 import type { StateStore } from '../src/types.js'
 import { named } from '../src/compose.js'
-import { StateSaveError } from '../src/errors.js'
+import { StateCorruptError, StateSaveError } from '../src/errors.js'
 import { assertStore } from '../src/stores/assert-store.js'
 import { assertNonNegativeInteger, assertNonNegativeNumber, assertOneOf, assertOptionsObject, show } from '../src/validate.js'
 
@@ -102,9 +102,11 @@ export function stateSave(store: StateStore, options: StateSaveOptions = {}): Mi
           },
           {
             ...retryOptions,
+            // Corrupt stored data will not heal by itself: fail at once.
+            shouldRetry: ({ error }) => !(error instanceof StateCorruptError),
             onFailedAttempt: ({ error, attemptNumber, retriesLeft }) => {
               // p-retry does not retry a TypeError (bad input): no retry to announce.
-              if (retriesLeft > 0 && !(error instanceof TypeError)) {
+              if (retriesLeft > 0 && !(error instanceof TypeError) && !(error instanceof StateCorruptError)) {
                 ctx.emit('state:save-retry', { attempt: attemptNumber, retriesLeft, error })
               }
             },

@@ -92,6 +92,12 @@ export interface ExecuteResult {
   saved: boolean
   /** Stored history length after this turn, when known. */
   storedLength: number | undefined
+  /**
+   * The messages this turn added (or, when `saved` is false, would have added) to
+   * the history: the input, tool messages, the reply. Enough to persist a turn
+   * whose save failed.
+   */
+  newMessages: Message[]
   trimmed: Record<string, TrimReport>
   durationMs: number
 }
@@ -132,6 +138,7 @@ export function resultOf(ctx: ExecutionContext): ExecuteResult {
     finishReason: ctx.finishReason,
     saved: ctx.saved,
     storedLength: ctx.storedLength,
+    newMessages: ctx.newMessages,
     trimmed: ctx.trimmed,
     durationMs: performance.now() - ctx.startedAt,
   }

@@ -171,6 +171,8 @@ export class Pipeline extends PipelineEmitter {
         throw error
       }
     }
+    // One more than the window can keep besides the input: then the window's report
+    // (dropped > 0) tells that older history exists, for the price of one message.
     const loadOptions = window === false ? {} : { last: window.maxMessages }
     this.#entries = [
       { name: 'state-load', fn: stateLoad(store, { ...loadOptions, onError: onLoadError }) },
@@ -403,15 +405,14 @@ export class Pipeline extends PipelineEmitter {
     const pinned = this.#systemMessages.length
     const ctx = new TurnContext(this, randomUUID(), sessionId, input, messages, pinned, controller.signal, onDelta)
     ctx.emit('execution:start', { role: input.role, streaming: onDelta !== undefined })
+    let result: ExecuteResult
     try {
       if (ctx.signal.aborted) throw abortErrorOf(ctx)
       const chain = (this.#chainCache ??= this.#compose())
       const traced = this.listenerCount('middleware:start') + this.listenerCount('middleware:end') > 0
       await (traced ? chain.traced : chain.plain)(ctx)
       if (!ctx.saved && ctx.signal.aborted) throw abortErrorOf(ctx)
-      const result = resultOf(ctx)
-      ctx.emit('execution:end', { durationMs: result.durationMs, saved: ctx.saved })
-      return result
+      result = resultOf(ctx)
     } catch (error) {
       const failure = ctx.signal.aborted && !(error instanceof PromptlineError) ? abortErrorOf(ctx, error) : error
       ctx.emit('execution:end', { durationMs: performance.now() - ctx.startedAt, saved: ctx.saved, error: failure })
@@ -421,6 +422,8 @@ export class Pipeline extends PipelineEmitter {
       userSignal?.removeEventListener('abort', abort)
       consumerSignal?.removeEventListener('abort', abort)
     }
+    ctx.emit('execution:end', { durationMs: result.durationMs, saved: ctx.saved })
+    return result
   }
 
   #compose(): Chain {

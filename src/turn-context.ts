@@ -36,6 +36,17 @@ export class TurnContext implements ExecutionContext {
     // Events are optional: skip building the payload object when nobody listens.
     if (this.#events.listenerCount(event) === 0) return
     const full = { sessionId: this.sessionId, executionId: this.executionId, ...payload } as EventPayload<K>
-    ;(this.#events.emit as (event: K, payload: EventPayload<K>) => boolean)(event, full)
+    try {
+      ;(this.#events.emit as (event: K, payload: EventPayload<K>) => boolean)(event, full)
+    } catch (error) {
+      // A broken listener must not fail, or half-fail, a turn (it may already be saved).
+      process.emitWarning(`A listener of promptline's \`${event}\` event threw: ${describe(error)}`, {
+        code: 'PROMPTLINE_LISTENER_ERROR',
+      })
+    }
   }
+}
+
+function describe(error: unknown): string {
+  return error instanceof Error ? error.message : String(error)
 }

@@ -602,7 +602,7 @@ describe('options', () => {
     ['maxRetries a string', { model: 'm', maxRetries: '2' }, /`maxRetries`.*"2"/],
     ['timeoutMs 0', { model: 'm', timeoutMs: 0 }, /`timeoutMs`.*`0`/],
     ['timeoutMs -5', { model: 'm', timeoutMs: -5 }, /`timeoutMs`.*-5/],
-    ['timeoutMs Infinity', { model: 'm', timeoutMs: Infinity }, /`timeoutMs`.*null/],
+    ['timeoutMs Infinity', { model: 'm', timeoutMs: Infinity }, /`timeoutMs`.*Infinity/],
     ['timeoutMs too large', { model: 'm', timeoutMs: 2 ** 31 }, /`timeoutMs`.*2147483648/],
     ['client not an object', { model: 'm', client: 'openai' }, /`client`.*"openai"/],
     ['client without chat.completions', { model: 'm', client: {} }, /`client`.*Object/],
