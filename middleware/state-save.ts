@@ -1,5 +1,5 @@
 import pRetry from 'p-retry'
-import type { Middleware } from '../src/context.js'
+import type { ExecutionContext, Middleware } from '../src/context.js'
 import { resultOf } from '../src/context.js'
 import type { StateStore } from '../src/types.js'
 import { named } from '../src/compose.js'
@@ -35,7 +35,15 @@ export interface StateSaveOptions {
   onError?: 'throw' | 'warn'
 }
 
-export const DEFAULT_SAVE_RETRY = Object.freeze({ retries: 3, minTimeout: 100, maxTimeout: 2000, factor: 2, randomize: true })
+type RetrySchedule = Required<Omit<SaveRetryOptions, 'maxRetryTime'>> & Pick<SaveRetryOptions, 'maxRetryTime'>
+
+export const DEFAULT_SAVE_RETRY: Readonly<RetrySchedule> = Object.freeze({
+  retries: 3,
+  minTimeout: 100,
+  maxTimeout: 2000,
+  factor: 2,
+  randomize: true,
+})
 
 const RETRY_KEYS = new Set(['retries', 'minTimeout', 'maxTimeout', 'factor', 'randomize', 'maxRetryTime'])
 
@@ -84,7 +92,7 @@ export function stateSave(store: StateStore, options: StateSaveOptions = {}): Mi
   const { retry, onError = 'throw' } = options
   assertSaveRetryOptions(retry, 'retry')
   assertOneOf(onError, ['throw', 'warn'], 'onError')
-  const retryOptions = { ...DEFAULT_SAVE_RETRY, ...retry }
+  const retryOptions: RetrySchedule = { ...DEFAULT_SAVE_RETRY, ...retry }
   // A minTimeout above the default maxTimeout raises the bound rather than being silently capped.
   if (retry?.maxTimeout === undefined) retryOptions.maxTimeout = Math.max(retryOptions.maxTimeout, retryOptions.minTimeout)
 
@@ -92,26 +100,17 @@ export function stateSave(store: StateStore, options: StateSaveOptions = {}): Mi
     const aborted = ctx.signal.aborted && ctx.response?.metadata?.aborted !== true
     if (ctx.response !== undefined && !aborted && ctx.newMessages.length > 0) {
       const { sessionId, newMessages } = ctx
-      const idempotencyKey = ctx.executionId
-      let attempts = 0
+      let attempts = 1
       try {
-        ctx.storedLength = await pRetry(
-          () => {
-            attempts++
-            return store.append(sessionId, newMessages, { idempotencyKey })
-          },
-          {
-            ...retryOptions,
-            // Corrupt stored data will not heal by itself: fail at once.
-            shouldRetry: ({ error }) => !(error instanceof StateCorruptError),
-            onFailedAttempt: ({ error, attemptNumber, retriesLeft }) => {
-              // p-retry does not retry a TypeError (bad input): no retry to announce.
-              if (retriesLeft > 0 && !(error instanceof TypeError) && !(error instanceof StateCorruptError)) {
-                ctx.emit('state:save-retry', { attempt: attemptNumber, retriesLeft, error })
-              }
-            },
-          },
-        )
+        try {
+          ctx.storedLength = await store.append(sessionId, newMessages, { idempotencyKey: ctx.executionId })
+        } catch (error) {
+          // The common case (first attempt succeeds) stays free of p-retry's setup;
+          // only a failure pays for the retry machinery.
+          if (!retryable(error) || retryOptions.retries === 0) throw error
+          ctx.emit('state:save-retry', { attempt: 1, retriesLeft: retryOptions.retries, error })
+          ctx.storedLength = await retryAppend(store, ctx, retryOptions, () => attempts++)
+        }
         ctx.saved = true
         ctx.emit('state:saved', { count: newMessages.length, storedLength: ctx.storedLength, attempts })
       } catch (error) {
@@ -121,4 +120,46 @@ export function stateSave(store: StateStore, options: StateSaveOptions = {}): Mi
     }
     await next()
   })
+}
+
+/** Errors a retry cannot fix: bad input and corrupt stored data. */
+function retryable(error: unknown): boolean {
+  return !(error instanceof TypeError) && !(error instanceof StateCorruptError)
+}
+
+/**
+ * Attempts 2 and later of a save, on the same schedule `p-retry` would have used
+ * from the first: wait the first delay, then hand the rest to `p-retry`.
+ */
+async function retryAppend(
+  store: StateStore,
+  ctx: ExecutionContext,
+  retry: RetrySchedule,
+  countAttempt: () => void,
+): Promise<number> {
+  const started = performance.now()
+  const jitter = retry.randomize ? 1 + Math.random() : 1
+  await new Promise((resolve) => setTimeout(resolve, Math.min(Math.round(jitter * retry.minTimeout), retry.maxTimeout)))
+  const spent = performance.now() - started
+  const maxRetryTime = retry.maxRetryTime === undefined ? Number.POSITIVE_INFINITY : Math.max(0, retry.maxRetryTime - spent)
+  return pRetry(
+    () => {
+      countAttempt()
+      return store.append(ctx.sessionId, ctx.newMessages, { idempotencyKey: ctx.executionId })
+    },
+    {
+      retries: retry.retries - 1,
+      minTimeout: retry.minTimeout * retry.factor,
+      maxTimeout: retry.maxTimeout,
+      factor: retry.factor,
+      randomize: retry.randomize,
+      maxRetryTime,
+      shouldRetry: ({ error }) => retryable(error),
+      onFailedAttempt: ({ error, attemptNumber, retriesLeft }) => {
+        if (retriesLeft > 0 && retryable(error)) {
+          ctx.emit('state:save-retry', { attempt: attemptNumber + 1, retriesLeft, error })
+        }
+      },
+    },
+  )
 }

@@ -391,9 +391,14 @@ export class Pipeline extends PipelineEmitter {
     consumerSignal: AbortSignal | undefined,
   ): Promise<ExecuteResult> {
     const controller = new AbortController()
-    const abort = (event: Event) => controller.abort((event.target as AbortSignal).reason)
-    userSignal?.addEventListener('abort', abort)
-    consumerSignal?.addEventListener('abort', abort)
+    const abort =
+      userSignal === undefined && consumerSignal === undefined
+        ? undefined
+        : (event: Event) => controller.abort((event.target as AbortSignal).reason)
+    if (abort !== undefined) {
+      userSignal?.addEventListener('abort', abort)
+      consumerSignal?.addEventListener('abort', abort)
+    }
     const timeoutMs = this.#timeoutMs
     const timer =
       timeoutMs === false
@@ -419,8 +424,10 @@ export class Pipeline extends PipelineEmitter {
       throw failure
     } finally {
       if (timer !== undefined) clearTimeout(timer)
-      userSignal?.removeEventListener('abort', abort)
-      consumerSignal?.removeEventListener('abort', abort)
+      if (abort !== undefined) {
+        userSignal?.removeEventListener('abort', abort)
+        consumerSignal?.removeEventListener('abort', abort)
+      }
     }
     ctx.emit('execution:end', { durationMs: result.durationMs, saved: ctx.saved })
     return result
