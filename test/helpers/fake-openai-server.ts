@@ -162,6 +162,14 @@ export interface FakeOpenAIOptions {
    * 401 (`invalid_api_key`, the key masked as OpenAI masks it).
    */
   apiKey?: string
+  /**
+   * Reject, as OpenAI does with a 400, a request whose messages break the tool-call
+   * pairing: a `tool` message that does not answer a `tool_calls` entry of the
+   * assistant message right before its run of tool messages, or an assistant
+   * message whose `tool_calls` are not all answered by the tool messages after it.
+   * @default false
+   */
+  strictToolMessages?: boolean
 }
 
 const CHAT_PATH = '/v1/chat/completions'
@@ -237,6 +245,12 @@ export async function startFakeOpenAI(options: FakeOpenAIOptions = {}): Promise<
     }
     if (body === undefined) {
       sendJson(res, 400, { error: { message: 'Request body is not JSON', type: 'invalid_request_error', code: null } })
+      return
+    }
+
+    const toolProblem = options.strictToolMessages === true ? toolPairingProblem(body.messages ?? []) : undefined
+    if (toolProblem !== undefined) {
+      sendJson(res, 400, { error: { message: toolProblem.message, type: 'invalid_request_error', param: toolProblem.param, code: null } })
       return
     }
 
@@ -326,6 +340,34 @@ function sendJson(res: ServerResponse, status: number, value: unknown, headers: 
   const text = JSON.stringify(value)
   res.writeHead(status, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(text), ...headers })
   res.end(text)
+}
+
+/** OpenAI's 400 for a request whose tool messages and tool calls do not pair up, or `undefined`. */
+function toolPairingProblem(messages: NonNullable<ChatRequestBody['messages']>): { message: string; param: string } | undefined {
+  let open: { index: number; ids: Set<string> } | undefined
+  const unanswered = (group: { index: number; ids: Set<string> }) => ({
+    message: `An assistant message with 'tool_calls' must be followed by tool messages responding to each 'tool_call_id'. The following tool_call_ids did not have response messages: ${[...group.ids].join(', ')}`,
+    param: `messages.[${group.index}].role`,
+  })
+  for (const [index, message] of messages.entries()) {
+    if (message.role === 'tool') {
+      if (open === undefined || typeof message.tool_call_id !== 'string' || !open.ids.delete(message.tool_call_id)) {
+        return {
+          message: "Invalid parameter: messages with role 'tool' must be a response to a preceeding message with 'tool_calls'.",
+          param: `messages.[${index}].role`,
+        }
+      }
+      continue
+    }
+    if (open !== undefined && open.ids.size > 0) return unanswered(open)
+    open = undefined
+    if (message.role === 'assistant' && Array.isArray(message.tool_calls) && message.tool_calls.length > 0) {
+      const ids = (message.tool_calls as Array<{ id?: unknown }>).map((call) => String(call.id))
+      open = { index, ids: new Set(ids) }
+    }
+  }
+  if (open !== undefined && open.ids.size > 0) return unanswered(open)
+  return undefined
 }
 
 function sseHeaders(): Record<string, string> {
