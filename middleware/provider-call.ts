@@ -1,5 +1,5 @@
 import type { ExecutionContext, Middleware } from '../src/context.js'
-import type { Provider, ProviderRequest, ProviderResponse, Usage } from '../src/types.js'
+import type { Message, Provider, ProviderRequest, ProviderResponse, Usage } from '../src/types.js'
 import { named } from '../src/compose.js'
 import { AbortError, PromptlineError, ProviderError } from '../src/errors.js'
 import { assertPricingTable, costOf, DEFAULT_PRICING, resolvePrice, type PricingTable } from '../src/pricing.js'
@@ -74,7 +74,7 @@ export function providerCall(provider: Provider, options: ProviderCallOptions = 
     ctx.response = message
     ctx.finishReason = response.finishReason
     ctx.model = response.model ?? model
-    ctx.usage = response.usage ?? (await estimateUsage(ctx, message.content))
+    ctx.usage = response.usage ?? (await estimateUsage(ctx, message))
     ctx.costUsd = costOf(ctx.usage, resolvePrice(ctx.model, prices))
     ctx.newMessages.push(message)
     ctx.emit('provider:response', {
@@ -96,15 +96,18 @@ async function streamReply(
   onDelta: (text: string) => void | Promise<void>,
   partial: { text: string },
 ): Promise<ProviderResponse> {
+  const signal = request.signal
   if (provider.stream === undefined) {
     const response = await provider.complete(request)
-    if (response.message.content.length > 0) await onDelta(response.message.content)
+    if (response.message.content.length > 0) await offer(onDelta, response.message.content, signal)
     return response
   }
   for await (const chunk of provider.stream(request)) {
+    // A provider may yield once more before it notices an abort: stop here instead.
+    signal?.throwIfAborted()
     if (chunk.type === 'delta') {
       partial.text += chunk.text
-      await onDelta(chunk.text)
+      await offer(onDelta, chunk.text, signal)
     } else {
       return chunk.response
     }
@@ -112,12 +115,38 @@ async function streamReply(
   throw new ProviderError(provider.name, 'the stream ended without a final response')
 }
 
+/**
+ * Hands a delta to the consumer and waits until it is taken, or until the turn is
+ * aborted (timeout, caller): a consumer that stops reading must not hold the turn,
+ * its session's queue and `shutdown()` forever.
+ */
+function offer(onDelta: (text: string) => void | Promise<void>, text: string, signal: AbortSignal | undefined): Promise<void> {
+  const taken = onDelta(text)
+  if (taken === undefined || signal === undefined) return Promise.resolve(taken)
+  if (signal.aborted) return Promise.reject(signal.reason)
+  return new Promise((resolve, reject) => {
+    const onAbort = () => reject(signal.reason)
+    signal.addEventListener('abort', onAbort, { once: true })
+    taken.then(
+      () => {
+        signal.removeEventListener('abort', onAbort)
+        resolve()
+      },
+      (error: unknown) => {
+        signal.removeEventListener('abort', onAbort)
+        reject(error)
+      },
+    )
+  })
+}
+
 /** Counts usage with the model's tokenizer (gpt-4o's when the model is unknown to gpt-tokenizer). */
-async function estimateUsage(ctx: ExecutionContext, reply: string): Promise<Usage> {
+async function estimateUsage(ctx: ExecutionContext, reply: Message): Promise<Usage> {
   const counter = await getTokenCounter(isKnownChatModel(ctx.model) ? ctx.model : 'gpt-4o')
   return {
     inputTokens: counter.countRequest(ctx.messages),
-    outputTokens: counter.countText(reply),
+    // The reply's content and tool calls, without the chat framing of the message.
+    outputTokens: counter.count(reply) - counter.count({ role: reply.role, content: '' }),
     estimated: true,
   }
 }

@@ -293,7 +293,9 @@ export class Pipeline extends PipelineEmitter {
    * Runs one turn like `execute`, yielding the reply as it arrives:
    * `{ type: 'delta', text }` chunks, then `{ type: 'done', result }`. The turn is
    * saved once the reply is complete. Leaving the loop early (`break`) aborts the
-   * provider request, and nothing of the turn is stored.
+   * provider request, and nothing of the turn is stored (with `saveOnAbort:
+   * 'partial'`, the part received so far). Each delta is handed over when the loop
+   * asks for it, so `timeoutMs` includes the time the loop spends on each delta.
    */
   async *stream(sessionId: string, role: Role, content: string, options: ExecuteOptions = {}): AsyncGenerator<StreamChunk, void, undefined> {
     // One delta at a time: the provider waits until the consumer has taken it.

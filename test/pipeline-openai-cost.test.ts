@@ -153,7 +153,7 @@ describe('pricing', () => {
 
   // BUG (reported): without server usage, provider-call estimates the output from the reply's
   // text only, so a reply that only calls tools counts 0 output tokens. Remove `.fails` once fixed.
-  it.fails('estimates a tool-call reply’s output tokens from its calls when the server reports no usage', async () => {
+  it('estimates a tool-call reply’s output tokens from its calls when the server reports no usage', async () => {
     const { pipe } = setup(server)
     const call = { id: 'call_1', name: 'weather', arguments: '{"city":"Paris","unit":"celsius"}' }
     server.enqueue({ kind: 'reply', toolCalls: [call], usage: false })
