@@ -151,8 +151,8 @@ describe('pricing', () => {
     expect(result.costUsd).toBe((60 * 0.15 + 17 * 0.6) / 1e6)
   })
 
-  // BUG (reported): without server usage, provider-call estimates the output from the reply's
-  // text only, so a reply that only calls tools counts 0 output tokens. Remove `.fails` once fixed.
+  // Regression: the estimate once counted the reply's text only, so a reply that only
+  // calls tools counted 0 output tokens.
   it('estimates a tool-call reply’s output tokens from its calls when the server reports no usage', async () => {
     const { pipe } = setup(server)
     const call = { id: 'call_1', name: 'weather', arguments: '{"city":"Paris","unit":"celsius"}' }

@@ -284,8 +284,8 @@ describe('cancellation', () => {
     expect(next.storedLength).toBe(2)
   })
 
-  // BUG (reported): `provider-call` awaits each delta until the stream consumer takes it, and
-  // nothing ends that wait. Remove `.fails` once fixed.
+  // Regression: `provider-call` awaits each delta until the stream consumer takes it, and
+  // once nothing else ended that wait.
   it('timeoutMs still ends a streamed turn whose consumer stopped calling next() without return()', async () => {
     const { pipe, store, of } = setup(server, { pipeline: { timeoutMs: 150 } })
     server.enqueue({ kind: 'reply', content: 'one two three four' })
@@ -303,9 +303,9 @@ describe('cancellation', () => {
     expect(await store.length('s')).toBe(2)
   })
 
-  // BUG (reported): after a `break`, the pipeline releases the pending delta and awaits the turn;
-  // a provider that yields one more (already buffered) delta before it notices the abort then
-  // waits forever for a consumer that is gone, and so does the `break`. Remove `.fails` once fixed.
+  // Regression: after a `break`, the pipeline releases the pending delta and awaits the turn;
+  // a provider that yielded one more (already buffered) delta before it noticed the abort then
+  // waited forever for a consumer that was gone, and so did the `break`.
   it('break returns even when the provider yields another delta after the abort', async () => {
     const buffered: Provider = {
       name: 'buffered',
