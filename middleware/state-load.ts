@@ -56,8 +56,9 @@ export function stateLoad(store: StateStore, options: StateLoadOptions = {}): Mi
     let from = 0
     while (from < history.length && history[from]?.role === 'tool') from++
     if (from < history.length) {
-      const inputAt = ctx.messages.lastIndexOf(ctx.input)
-      const at = inputAt === -1 ? ctx.pinned : inputAt
+      // Before the turn's first new message (a turn may add several), else after the pinned part.
+      const firstNew = ctx.messages.indexOf(ctx.newMessages[0] ?? ctx.input)
+      const at = firstNew === -1 ? ctx.pinned : firstNew
       ctx.messages.splice(at, 0, ...(from === 0 ? history : history.slice(from)))
     }
     await next()

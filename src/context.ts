@@ -23,7 +23,7 @@ export interface ExecutionContext {
   readonly sessionId: string
   /** `performance.now()` when the turn started. */
   readonly startedAt: number
-  /** The new message of this turn. */
+  /** The new message of this turn (the last one, when a turn adds several). */
   readonly input: Message
   /** What `state-load` loaded: the tail of the stored history, oldest first. */
   history: Message[]
@@ -100,6 +100,12 @@ export interface ExecuteResult {
   newMessages: Message[]
   trimmed: Record<string, TrimReport>
   durationMs: number
+}
+
+/** Options of a turn given as messages (`execute(sessionId, messages, options)`). */
+export interface TurnOptions {
+  /** Aborts the turn (the provider request included). */
+  signal?: AbortSignal
 }
 
 /** Options of one turn. */

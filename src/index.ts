@@ -4,6 +4,7 @@ export {
   resultOf,
   type ExecutionContext,
   type ExecuteOptions,
+  type TurnOptions,
   type ExecuteResult,
   type Middleware,
   type StreamChunk,

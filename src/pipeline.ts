@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto'
-import type { ExecuteOptions, ExecuteResult, ExecutionContext, Middleware, StreamChunk } from './context.js'
+import type { ExecuteOptions, ExecuteResult, ExecutionContext, Middleware, StreamChunk, TurnOptions } from './context.js'
 import { resultOf } from './context.js'
 import type { Message, Provider, Role, StateStore } from './types.js'
 import type { PricingTable } from './pricing.js'
@@ -16,10 +16,12 @@ import {
   assertOneOf,
   assertOptionsObject,
   assertPositiveInteger,
+  assertMessages,
   assertSessionId,
   ROLES,
   show,
 } from './validate.js'
+import { copyMessages } from './messages.js'
 import { stateLoad } from '../middleware/state-load.js'
 import { contextWindow } from '../middleware/context-window.js'
 import { tokenTruncation } from '../middleware/token-truncation.js'
@@ -284,9 +286,20 @@ export class Pipeline extends PipelineEmitter {
    * provider with the trimmed view, stores the new messages and resolves with the
    * reply. Rejects with the failing middleware's error (`StateLoadError`,
    * `ProviderError`, `StateSaveError`, `ContextOverflowError`, `AbortError`, …).
+   *
+   * The second form adds several messages in one turn, such as the results of
+   * parallel tool calls, which a provider needs all at once:
+   * `pipe.execute(id, [{ role: 'tool', toolCallId: 'a', content: '…' }, { role: 'tool', toolCallId: 'b', content: '…' }])`.
    */
-  async execute(sessionId: string, role: Role, content: string, options: ExecuteOptions = {}): Promise<ExecuteResult> {
-    return this.#enqueue(sessionId, role, content, options, undefined, undefined)
+  execute(sessionId: string, role: Role, content: string, options?: ExecuteOptions): Promise<ExecuteResult>
+  execute(sessionId: string, messages: readonly Message[], options?: TurnOptions): Promise<ExecuteResult>
+  async execute(
+    sessionId: string,
+    roleOrMessages: Role | readonly Message[],
+    contentOrOptions?: string | TurnOptions,
+    options?: ExecuteOptions,
+  ): Promise<ExecuteResult> {
+    return this.#enqueue(sessionId, roleOrMessages, contentOrOptions, options, undefined, undefined)
   }
 
   /**
@@ -297,7 +310,14 @@ export class Pipeline extends PipelineEmitter {
    * 'partial'`, the part received so far). Each delta is handed over when the loop
    * asks for it, so `timeoutMs` includes the time the loop spends on each delta.
    */
-  async *stream(sessionId: string, role: Role, content: string, options: ExecuteOptions = {}): AsyncGenerator<StreamChunk, void, undefined> {
+  stream(sessionId: string, role: Role, content: string, options?: ExecuteOptions): AsyncGenerator<StreamChunk, void, undefined>
+  stream(sessionId: string, messages: readonly Message[], options?: TurnOptions): AsyncGenerator<StreamChunk, void, undefined>
+  async *stream(
+    sessionId: string,
+    roleOrMessages: Role | readonly Message[],
+    contentOrOptions?: string | TurnOptions,
+    options?: ExecuteOptions,
+  ): AsyncGenerator<StreamChunk, void, undefined> {
     // One delta at a time: the provider waits until the consumer has taken it.
     let pending: { text: string; taken: () => void } | undefined
     let wake: (() => void) | undefined
@@ -310,7 +330,7 @@ export class Pipeline extends PipelineEmitter {
         pending = { text, taken }
         wake?.()
       })
-    const turn = this.#enqueue(sessionId, role, content, options, onDelta, consumer.signal).then(
+    const turn = this.#enqueue(sessionId, roleOrMessages, contentOrOptions, options, onDelta, consumer.signal).then(
       (value) => {
         result = value
       },
@@ -359,24 +379,25 @@ export class Pipeline extends PipelineEmitter {
 
   #enqueue(
     sessionId: string,
-    role: Role,
-    content: string,
-    options: ExecuteOptions,
-    onDelta: ((text: string) => void) | undefined,
+    roleOrMessages: unknown,
+    contentOrOptions: unknown,
+    options: unknown,
+    onDelta: ((text: string) => void | Promise<void>) | undefined,
     consumerSignal: AbortSignal | undefined,
   ): Promise<ExecuteResult> {
     if (this.#closed) return Promise.reject(new PipelineClosedError())
-    let input: Message
+    let turnInput: TurnInput
     try {
-      input = checkTurn(sessionId, role, content, options)
+      turnInput = readTurn(sessionId, roleOrMessages, contentOrOptions, options)
     } catch (error) {
       return Promise.reject(error)
     }
+    const { inputs, signal } = turnInput
     const previous = this.#tails.get(sessionId)
     const turn =
       previous === undefined
-        ? this.#run(sessionId, input, options.signal, onDelta, consumerSignal)
-        : previous.then(settle, settle).then(() => this.#run(sessionId, input, options.signal, onDelta, consumerSignal))
+        ? this.#run(sessionId, inputs, signal, onDelta, consumerSignal)
+        : previous.then(settle, settle).then(() => this.#run(sessionId, inputs, signal, onDelta, consumerSignal))
     const tail = turn.then(settle, settle)
     this.#tails.set(sessionId, tail)
     void tail.then(() => {
@@ -387,9 +408,9 @@ export class Pipeline extends PipelineEmitter {
 
   async #run(
     sessionId: string,
-    input: Message,
+    inputs: Message[],
     userSignal: AbortSignal | undefined,
-    onDelta: ((text: string) => void) | undefined,
+    onDelta: ((text: string) => void | Promise<void>) | undefined,
     consumerSignal: AbortSignal | undefined,
   ): Promise<ExecuteResult> {
     const controller = new AbortController()
@@ -408,10 +429,10 @@ export class Pipeline extends PipelineEmitter {
         : setTimeout(() => controller.abort(new DOMException(`timed out after ${timeoutMs} ms`, 'TimeoutError')), timeoutMs)
     if (userSignal?.aborted) controller.abort(userSignal.reason)
 
-    const messages = this.#systemMessages.length === 0 ? [input] : [...this.#systemMessages, input]
+    const messages = this.#systemMessages.length === 0 ? inputs.slice() : [...this.#systemMessages, ...inputs]
     const pinned = this.#systemMessages.length
-    const ctx = new TurnContext(this, randomUUID(), sessionId, input, messages, pinned, controller.signal, onDelta)
-    ctx.emit('execution:start', { role: input.role, streaming: onDelta !== undefined })
+    const ctx = new TurnContext(this, randomUUID(), sessionId, inputs, messages, pinned, controller.signal, onDelta)
+    ctx.emit('execution:start', { role: ctx.input.role, streaming: onDelta !== undefined })
     let result: ExecuteResult
     try {
       if (ctx.signal.aborted) throw abortErrorOf(ctx)
@@ -475,15 +496,48 @@ function checkTimeout(timeoutMs: unknown): number | false {
   return timeoutMs
 }
 
-function checkTurn(sessionId: unknown, role: unknown, content: unknown, options: unknown): Message {
+interface TurnInput {
+  inputs: Message[]
+  signal: AbortSignal | undefined
+}
+
+/** Validates either form of `execute`/`stream` arguments. */
+function readTurn(sessionId: unknown, roleOrMessages: unknown, contentOrOptions: unknown, options: unknown): TurnInput {
   assertSessionId(sessionId, 'sessionId')
+  if (!Array.isArray(roleOrMessages)) {
+    const input = checkTurn(roleOrMessages, contentOrOptions, options)
+    return { inputs: [input], signal: (options as ExecuteOptions | undefined)?.signal }
+  }
+  assertMessages(roleOrMessages, 'messages')
+  if (roleOrMessages.length === 0) throw new TypeError('Expected `messages` to hold at least one message, got `[]`.')
+  for (const [i, message] of roleOrMessages.entries()) {
+    if (message.role === 'tool' && (typeof message.toolCallId !== 'string' || message.toolCallId.length === 0)) {
+      throw new TypeError(`Expected \`messages[${i}].toolCallId\` to be a non-empty string on a tool message, got \`${show(message.toolCallId)}\`.`)
+    }
+  }
+  if (options !== undefined) {
+    throw new TypeError('Expected the options as the third argument when passing `messages`, got a fourth argument.')
+  }
+  assertOptionsObject(contentOrOptions, 'options')
+  const { signal, ...rest } = (contentOrOptions ?? {}) as TurnOptions & Record<string, unknown>
+  const unknown = Object.keys(rest)
+  if (unknown.length > 0) throw new TypeError(`Unknown option \`options.${unknown[0]}\` with \`messages\`; only \`signal\` applies.`)
+  checkSignal(signal)
+  return { inputs: copyMessages(roleOrMessages), signal }
+}
+
+function checkSignal(signal: unknown): asserts signal is AbortSignal | undefined {
+  if (signal !== undefined && !(signal instanceof AbortSignal)) {
+    throw new TypeError(`Expected \`options.signal\` to be an AbortSignal, got \`${show(signal)}\`.`)
+  }
+}
+
+function checkTurn(role: unknown, content: unknown, options: unknown): Message {
   assertOneOf(role, ROLES, 'role')
   if (typeof content !== 'string') throw new TypeError(`Expected \`content\` to be a string, got \`${show(content)}\`.`)
   assertOptionsObject(options, 'options')
   const { signal, toolCallId, name, metadata } = (options ?? {}) as ExecuteOptions
-  if (signal !== undefined && !(signal instanceof AbortSignal)) {
-    throw new TypeError(`Expected \`options.signal\` to be an AbortSignal, got \`${show(signal)}\`.`)
-  }
+  checkSignal(signal)
   const input: Message = { role, content }
   if (role === 'tool') {
     assertNonEmptyString(toolCallId, 'options.toolCallId')

@@ -11,6 +11,7 @@ export class TurnContext implements ExecutionContext {
   finishReason: string | undefined = undefined
   model: string | undefined = undefined
   costUsd: number | undefined = undefined
+  readonly input: Message
   readonly newMessages: Message[]
   saved = false
   storedLength: number | undefined = undefined
@@ -22,14 +23,15 @@ export class TurnContext implements ExecutionContext {
     events: PipelineEmitter,
     readonly executionId: string,
     readonly sessionId: string,
-    readonly input: Message,
+    inputs: readonly Message[],
     public messages: Message[],
     public pinned: number,
     readonly signal: AbortSignal,
     readonly onDelta: ((text: string) => void | Promise<void>) | undefined,
   ) {
     this.#events = events
-    this.newMessages = [input]
+    this.input = inputs[inputs.length - 1] as Message
+    this.newMessages = inputs.slice()
   }
 
   emit<K extends PipelineEventName>(event: K, payload: Omit<EventPayload<K>, 'sessionId' | 'executionId'>): void {

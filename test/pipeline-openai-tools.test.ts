@@ -102,7 +102,7 @@ describe('a tool-call round trip', () => {
     expect((await store.load('s')).map((m) => m.role)).toEqual(['user', 'assistant', 'tool', 'assistant'])
   })
 
-  it('parallel calls: earlier results appended to the store, the last one sent as the turn', async () => {
+  it('parallel calls: every result sent in one turn with execute(id, messages)', async () => {
     const { pipe, store } = setup(server)
     const calls = [
       { id: 'call_a', name: 'weather', arguments: '{"city":"Paris"}' },
@@ -111,17 +111,45 @@ describe('a tool-call round trip', () => {
     server.enqueue({ kind: 'reply', toolCalls: calls }, { kind: 'reply', content: 'Paris 18°C, Rome 24°C.' })
 
     await pipe.execute('s', 'user', 'Paris and Rome?')
-    // A turn calls the model: every call must be answered by then, so all but the last result go straight to the store.
-    await store.append('s', [{ role: 'tool', content: '18', toolCallId: 'call_a' }])
-    const reply = await pipe.execute('s', 'tool', '24', { toolCallId: 'call_b' })
+    const reply = await pipe.execute('s', [
+      { role: 'tool', content: '18', toolCallId: 'call_a' },
+      { role: 'tool', content: '24', toolCallId: 'call_b' },
+    ])
 
     expect(reply.response.content).toBe('Paris 18°C, Rome 24°C.')
+    expect(reply.newMessages.map((m) => m.role)).toEqual(['tool', 'tool', 'assistant'])
     expect(server.requests[1]?.body?.messages?.slice(1).map((m) => m.role)).toEqual(['assistant', 'tool', 'tool'])
     expectPairedTools(server.requests[1])
+    expect((await store.load('s')).map((m) => m.role)).toEqual(['user', 'assistant', 'tool', 'tool', 'assistant'])
+  })
+
+  it('parallel calls streamed: stream(id, messages) sends every result and saves the turn once', async () => {
+    const { pipe, store } = setup(server)
+    server.enqueue(
+      {
+        kind: 'reply',
+        toolCalls: [
+          { id: 'call_a', name: 'weather', arguments: '{"city":"Paris"}' },
+          { id: 'call_b', name: 'weather', arguments: '{"city":"Rome"}' },
+        ],
+      },
+      { kind: 'reply', content: 'Both sunny.' },
+    )
+    await pipe.execute('s', 'user', 'Paris and Rome?')
+    const chunks = []
+    for await (const chunk of pipe.stream('s', [
+      { role: 'tool', content: 'sunny', toolCallId: 'call_a' },
+      { role: 'tool', content: 'sunny', toolCallId: 'call_b' },
+    ])) {
+      chunks.push(chunk)
+    }
+    expect(chunks.at(-1)).toMatchObject({ type: 'done', result: { saved: true, storedLength: 5 } })
+    expectPairedTools(server.requests[1])
+    expect(await store.length('s')).toBe(5)
   })
 
   it('a tool result sent as a turn before the other parallel call is answered is refused by the server', async () => {
-    // Documents the limit of one-message turns (see the report on the issue): OpenAI answers 400 here.
+    // Why parallel results go in one turn (execute(id, messages)): OpenAI answers 400 to a partial group.
     const { pipe, store } = setup(server)
     server.enqueue({
       kind: 'reply',
