@@ -1,0 +1,25 @@
+/**
+ * Keeps `npm run bench` working: runs its quick mode and checks the table it
+ * prints. No figure is asserted (timings belong to the benchmark, not to tests);
+ * the round trips per Redis turn are a count, and must be exactly two.
+ */
+import { describe, expect, it } from 'vitest'
+import { runNode } from './helpers/run-node.js'
+import { redisSkipReason } from './helpers/redis-server.js'
+
+describe('npm run bench -- --quick', () => {
+  it('prints every row, with two Redis round trips per turn', async () => {
+    const { code, stdout, stderr } = await runNode('bench/run.ts', ['--quick'], { timeoutMs: 150_000 })
+    expect(stderr).not.toMatch(/Error/)
+    expect(code).toBe(0)
+    expect(stdout).toMatch(/\| tokenizer alone: encodeChat of a 21-message view \| — \| [\d.]+ (µs|ms) \| 1\.00× \|/)
+    for (const length of ['10–110', '1000–1100', '10000–10100']) {
+      expect(stdout).toContain(`| MemoryStore turn (window 20, token limit) | ${length} |`)
+    }
+    if (redisSkipReason('standalone') === undefined) {
+      const redisRows = stdout.split('\n').filter((line) => line.startsWith('| RedisStore turn'))
+      expect(redisRows).toHaveLength(3)
+      for (const row of redisRows) expect(row).toContain('2.00 round trips/turn')
+    }
+  }, 160_000)
+})
