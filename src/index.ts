@@ -44,13 +44,31 @@ export {
   getTokenCounter,
   createTokenCounter,
   isKnownChatModel,
+  assertKnownChatModel,
   TOOL_CALL_OVERHEAD_TOKENS,
   TOKEN_CACHE_SIZE,
   type TokenCounter,
   type Tokenizer,
 } from './tokens.js'
-export { DEFAULT_PRICING, resolvePrice, costOf, type ModelPrice, type PricingTable } from './pricing.js'
-export { assertSessionId, assertMessages, messageProblem, MAX_SESSION_ID_BYTES, ROLES } from './validate.js'
+export { DEFAULT_PRICING, resolvePrice, costOf, assertPricingTable, type ModelPrice, type PricingTable } from './pricing.js'
+// The validators the built-in middleware use, for your own middleware, stores and providers.
+export {
+  assertSessionId,
+  assertMessages,
+  assertPositiveInteger,
+  assertNonNegativeInteger,
+  assertNonNegativeNumber,
+  assertNonEmptyString,
+  assertFunction,
+  assertOneOf,
+  assertOptionsObject,
+  messageProblem,
+  show,
+  MAX_SESSION_ID_BYTES,
+  ROLES,
+} from './validate.js'
+export { assertStore } from './stores/assert-store.js'
+export { assertProvider } from './providers/assert-provider.js'
 export { MemoryStore, type MemoryStoreOptions } from './stores/memory.js'
 export { RedisStore, REDIS_CLIENT_OPTIONS, type RedisStoreOptions, type RedisSessionKeys } from './stores/redis.js'
 export { MockProvider, type MockProviderOptions, type MockReply } from './providers/mock.js'
