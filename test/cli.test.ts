@@ -1,7 +1,7 @@
 /** `npm start`: the CLI spawned with piped stdin, as a user would pipe messages into it. */
-import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { describe, expect, it } from 'vitest'
 import { runNode, type RunOptions } from './helpers/run-node.js'
-import { startFakeOpenAI, type FakeOpenAIServer } from './helpers/fake-openai-server.js'
+import { useFakeOpenAI } from './helpers/pipeline-openai.js'
 
 /** The CLI offline: OpenAI settings from the developer's environment must not leak in. */
 function cli(args: string[], input: string, env: RunOptions['env'] = {}) {
@@ -156,16 +156,9 @@ describe.concurrent('npm start (offline, piped stdin)', { timeout: 60_000 }, () 
 })
 
 describe('npm start with OPENAI_BASE_URL (a fake OpenAI server)', { timeout: 60_000 }, () => {
-  let server: FakeOpenAIServer
-  beforeAll(async () => {
-    server = await startFakeOpenAI()
-  })
-  afterAll(async () => {
-    await server.close()
-  })
+  const server = useFakeOpenAI()
 
   it('streams replies from the server, sends the history, and prices the model it reports', async () => {
-    server.reset()
     server.enqueue({ kind: 'reply', content: 'Hello Alice, nice to meet you.' }, { kind: 'reply', content: 'You are Alice.' })
     const { code, stdout, stderr } = await cli(['--trace', '--model', 'gpt-4o-mini'], "Hi, I'm Alice\nWho am I?\n", {
       OPENAI_BASE_URL: server.baseURL,
@@ -188,7 +181,6 @@ describe('npm start with OPENAI_BASE_URL (a fake OpenAI server)', { timeout: 60_
   })
 
   it('--base-url alone switches to OpenAI; a server error is reported and the exit code is 1', async () => {
-    server.reset()
     server.enqueue({ kind: 'error', status: 400, body: { error: { message: 'bad request', type: 'invalid_request_error' } } })
     const { code, stderr } = await cli(['--base-url', server.baseURL], 'Hi\n')
     expect(stderr).toMatch(/^error: ProviderError: Provider `openai` failed \(HTTP 400\)/)

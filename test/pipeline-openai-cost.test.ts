@@ -3,32 +3,15 @@
  * count (`usage.estimated`) when it reported none, and `costUsd` priced by the model
  * the server says answered.
  */
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
+import { describe, expect, it } from 'vitest'
 import { getTokenCounter } from '../src/index.js'
-import type { ExecuteResult, StreamChunk } from '../src/index.js'
-import { startFakeOpenAI } from './helpers/fake-openai-server.js'
-import type { FakeOpenAIServer } from './helpers/fake-openai-server.js'
-import { collect, setup } from './helpers/pipeline-openai.js'
+import type { ExecuteResult } from '../src/index.js'
+import { collect } from './helpers/async.js'
+import { doneOf, setup, useFakeOpenAI } from './helpers/pipeline-openai.js'
 
-let server: FakeOpenAIServer
-
-beforeAll(async () => {
-  server = await startFakeOpenAI()
-})
-afterAll(async () => {
-  await server.close()
-})
-afterEach(() => {
-  server.reset()
-})
+const server = useFakeOpenAI()
 
 const USAGE = { prompt_tokens: 1000, completion_tokens: 500 }
-
-function doneOf(chunks: readonly StreamChunk[]): ExecuteResult {
-  const last = chunks.at(-1)
-  if (last?.type !== 'done') throw new Error('the stream did not end with done')
-  return last.result
-}
 
 /** One turn, streamed or not. */
 async function turn(pipe: ReturnType<typeof setup>['pipe'], streamed: boolean, content = 'Hi'): Promise<ExecuteResult> {

@@ -5,24 +5,14 @@
  * a 400 for a tool message without its call, or a call without its result), and every
  * trimming policy keeps or drops a tool group whole.
  */
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
+import { describe, expect, it } from 'vitest'
 import { getTokenCounter } from '../src/index.js'
-import type { ExecuteResult, Message, StreamChunk } from '../src/index.js'
-import { startFakeOpenAI } from './helpers/fake-openai-server.js'
-import type { FakeOpenAIServer, RecordedRequest } from './helpers/fake-openai-server.js'
-import { collect, deltasOf, sentMessages, setup } from './helpers/pipeline-openai.js'
+import type { ExecuteResult, Message } from '../src/index.js'
+import type { RecordedRequest } from './helpers/fake-openai-server.js'
+import { collect } from './helpers/async.js'
+import { deltasOf, doneOf, sentMessages, setup, useFakeOpenAI } from './helpers/pipeline-openai.js'
 
-let server: FakeOpenAIServer
-
-beforeAll(async () => {
-  server = await startFakeOpenAI({ strictToolMessages: true })
-})
-afterAll(async () => {
-  await server.close()
-})
-afterEach(() => {
-  server.reset()
-})
+const server = useFakeOpenAI({ strictToolMessages: true })
 
 const SYSTEM = 'You can look up the weather.'
 const WEATHER_CALL = { id: 'call_paris', name: 'weather', arguments: '{"city":"Paris"}' }
@@ -46,12 +36,6 @@ function expectPairedTools(request: RecordedRequest | undefined): void {
     calls = new Set(Array.isArray(message.tool_calls) ? (message.tool_calls as Array<{ id: string }>).map((c) => c.id) : [])
   }
   expect(calls.size).toBe(0)
-}
-
-function doneOf(chunks: readonly StreamChunk[]): ExecuteResult {
-  const last = chunks.at(-1)
-  if (last?.type !== 'done') throw new Error('the stream did not end with done')
-  return last.result
 }
 
 /** Turn 1 asks for the weather, the model calls the tool, turn 2 answers it, the model replies. */

@@ -7,32 +7,15 @@
 import { setTimeout as sleep } from 'node:timers/promises'
 import { inspect } from 'node:util'
 import { InternalServerError } from 'openai'
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
+import { describe, expect, it } from 'vitest'
 import { AbortError, MemoryStore, Pipeline, ProviderError } from '../src/index.js'
-import type { ExecuteResult, LoadOptions, Message, Provider, StreamChunk } from '../src/index.js'
-import { startFakeOpenAI } from './helpers/fake-openai-server.js'
-import type { FakeOpenAIServer } from './helpers/fake-openai-server.js'
-import { collect, deltasOf, EVENT_NAMES, KEY, rejection, sentMessages, setup } from './helpers/pipeline-openai.js'
+import type { LoadOptions, Message, Provider, StreamChunk } from '../src/index.js'
+import { collect, rejection } from './helpers/async.js'
+import { deltasOf, doneOf, EVENT_NAMES, KEY, sentMessages, setup, useFakeOpenAI } from './helpers/pipeline-openai.js'
 
-let server: FakeOpenAIServer
-
-beforeAll(async () => {
-  server = await startFakeOpenAI()
-})
-afterAll(async () => {
-  await server.close()
-})
-afterEach(() => {
-  server.reset()
-})
+const server = useFakeOpenAI()
 
 const SYSTEM = 'You are a helpful assistant.'
-
-function doneOf(chunks: readonly StreamChunk[]): ExecuteResult {
-  const last = chunks.at(-1)
-  if (last?.type !== 'done') throw new Error('the stream did not end with done')
-  return last.result
-}
 
 describe('a turn over HTTP', () => {
   it('sends the system prompt, the stored history and the input, and stores the reply', async () => {
@@ -145,6 +128,21 @@ describe('a streamed turn', () => {
 })
 
 describe('cancellation', () => {
+  /** Streams a turn of 'Count', aborting it (with `reason`) once two deltas came; resolves with the rejection and the deltas. */
+  async function abortAfterTwoDeltas(pipe: Pipeline, reason?: unknown): Promise<{ error: unknown; received: string[] }> {
+    const controller = new AbortController()
+    const received: string[] = []
+    const error = await rejection(
+      (async () => {
+        for await (const chunk of pipe.stream('s', 'user', 'Count', { signal: controller.signal })) {
+          if (chunk.type === 'delta') received.push(chunk.text)
+          if (received.length === 2) controller.abort(reason)
+        }
+      })(),
+    )
+    return { error, received }
+  }
+
   it('an already aborted signal sends nothing and stores nothing', async () => {
     const { pipe, store, appends } = setup(server)
     const reason = new Error('user left')
@@ -190,17 +188,8 @@ describe('cancellation', () => {
     const { pipe, store, appends, of } = setup(server)
     // The role chunk and two words, then silence.
     server.enqueue({ kind: 'reply', content: 'one two three four', stallAfterChunks: 3 })
-    const controller = new AbortController()
-    const received: string[] = []
 
-    const error = await rejection(
-      (async () => {
-        for await (const chunk of pipe.stream('s', 'user', 'Count', { signal: controller.signal })) {
-          if (chunk.type === 'delta') received.push(chunk.text)
-          if (received.length === 2) controller.abort(new Error('Stop pressed'))
-        }
-      })(),
-    )
+    const { error, received } = await abortAfterTwoDeltas(pipe, new Error('Stop pressed'))
 
     expect(error).toBeInstanceOf(AbortError)
     expect((error as AbortError).message).toBe('Turn of session `s` was aborted')
@@ -215,17 +204,8 @@ describe('cancellation', () => {
   it("with saveOnAbort: 'partial' stores the partial reply, marked aborted, and still rejects with AbortError", async () => {
     const { pipe, store, appends, of } = setup(server, { pipeline: { saveOnAbort: 'partial' } })
     server.enqueue({ kind: 'reply', content: 'one two three four', stallAfterChunks: 3 })
-    const controller = new AbortController()
-    const received: string[] = []
 
-    const error = await rejection(
-      (async () => {
-        for await (const chunk of pipe.stream('s', 'user', 'Count', { signal: controller.signal })) {
-          if (chunk.type === 'delta') received.push(chunk.text)
-          if (received.length === 2) controller.abort()
-        }
-      })(),
-    )
+    const { error, received } = await abortAfterTwoDeltas(pipe)
 
     expect(error).toBeInstanceOf(AbortError)
     await server.requests[0]!.closed

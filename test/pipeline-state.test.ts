@@ -9,12 +9,11 @@ import { Pipeline } from '../src/pipeline.js'
 import { MockProvider } from '../src/providers/mock.js'
 import { MemoryStore } from '../src/stores/memory.js'
 import { getTokenCounter } from '../src/tokens.js'
-import type { Message, Provider } from '../src/types.js'
+import type { Provider } from '../src/types.js'
 import { FlakyStore } from './helpers/flaky-store.js'
+import { assistant, user } from './helpers/messages.js'
 
 const fastRetry = { minTimeout: 1, maxTimeout: 5 }
-const user = (content: string): Message => ({ role: 'user', content })
-const assistant = (content: string): Message => ({ role: 'assistant', content })
 
 function record<K extends PipelineEventName>(pipe: Pipeline, name: K): Array<EventPayload<K>> {
   const seen: Array<EventPayload<K>> = []

@@ -8,10 +8,10 @@ import { MemoryStore } from '../src/stores/memory.js'
 import { getTokenCounter } from '../src/tokens.js'
 import type { Message, Provider, ProviderRequest, ProviderResponse } from '../src/types.js'
 import { contextWindow, providerCall, stateLoad, stateSave, tokenTruncation } from '../middleware/index.js'
+import { collect } from './helpers/async.js'
 import { FlakyStore } from './helpers/flaky-store.js'
+import { assistant, user } from './helpers/messages.js'
 
-const user = (content: string): Message => ({ role: 'user', content })
-const assistant = (content: string): Message => ({ role: 'assistant', content })
 const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms))
 
 /** A provider that counts how many requests it is answering at once. */
@@ -526,8 +526,7 @@ describe('stream()', () => {
   it('yields the deltas, then done with the result, and saves the turn once', async () => {
     const store = new FlakyStore()
     const pipe = new Pipeline({ provider: new MockProvider({ reply: 'one two three' }), store })
-    const chunks = []
-    for await (const chunk of pipe.stream('s', 'user', 'count')) chunks.push(chunk)
+    const chunks = await collect(pipe.stream('s', 'user', 'count'))
 
     const deltas = chunks.flatMap((c) => (c.type === 'delta' ? [c.text] : []))
     expect(deltas).toEqual(['one ', 'two ', 'three'])
@@ -543,8 +542,7 @@ describe('stream()', () => {
   it('streams a provider without stream() as one delta', async () => {
     const provider: Provider = { name: 'plain', complete: async () => ({ message: assistant('whole reply'), usage: { inputTokens: 1, outputTokens: 2 } }) }
     const pipe = new Pipeline({ provider })
-    const chunks = []
-    for await (const chunk of pipe.stream('s', 'user', 'hi')) chunks.push(chunk)
+    const chunks = await collect(pipe.stream('s', 'user', 'hi'))
     expect(chunks.map((c) => c.type)).toEqual(['delta', 'done'])
     expect(chunks[0]).toEqual({ type: 'delta', text: 'whole reply' })
   })

@@ -3,28 +3,15 @@
  * server and on a Cluster, 4 processes × 50 turns on one session, and Redis being
  * killed and restarted in the middle of a run of turns.
  */
-import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { Cluster, Redis } from 'ioredis'
+import { beforeAll, describe, expect, it } from 'vitest'
 import { Pipeline } from '../src/pipeline.js'
 import { MockProvider } from '../src/providers/mock.js'
 import { RedisStore } from '../src/stores/redis.js'
 import { StateLoadError, StateSaveError } from '../src/errors.js'
 import type { Message } from '../src/types.js'
+import { assistant, user } from './helpers/messages.js'
 import { runNode } from './helpers/run-node.js'
-import {
-  deleteByPrefix,
-  describeRedis,
-  startRedisCluster,
-  startRedisServer,
-  uniquePrefix,
-  useStandaloneRedis,
-  type RedisClusterServer,
-  type RedisServer,
-  type StandaloneRedis,
-} from './helpers/redis-server.js'
-
-const user = (content: string): Message => ({ role: 'user', content })
-const assistant = (content: string): Message => ({ role: 'assistant', content })
+import { describeRedis, uniquePrefix, useRedisCluster, useRedisServer, useStandaloneRedisClient } from './helpers/redis-server.js'
 
 /** Remembers a name said earlier in the view: "I'm Alice" → "Your name is Alice." */
 function nameReply(messages: Message[]): string {
@@ -116,36 +103,21 @@ function conversationScenarios(store: () => RedisStore): void {
 }
 
 describeRedis('standalone', 'Pipeline on RedisStore (standalone)', () => {
-  let redis: StandaloneRedis
-  let client: Redis
+  const redis = useStandaloneRedisClient()
   let current: RedisStore
-  const prefixes: string[] = []
-
-  beforeAll(async () => {
-    redis = await useStandaloneRedis()
-    client = new Redis(redis.url)
-  })
-
-  afterAll(async () => {
-    if (client !== undefined) {
-      await deleteByPrefix(client, prefixes)
-      await client.quit()
-    }
-    await redis?.stop()
-  })
 
   describe('conversation scenarios', () => {
     beforeAll(() => {
       const prefix = uniquePrefix('scenario')
-      prefixes.push(prefix)
-      current = new RedisStore(client, { prefix })
+      redis.prefixes.push(prefix)
+      current = new RedisStore(redis.client, { prefix })
     })
     conversationScenarios(() => current)
   })
 
   it('4 processes × 50 turns on one session store exactly 400 messages, each reply right after its question', { timeout: 60_000 }, async () => {
     const prefix = uniquePrefix('procs')
-    prefixes.push(prefix)
+    redis.prefixes.push(prefix)
     const workers = 4
     const turns = 50
     const runs = await Promise.all(
@@ -163,7 +135,7 @@ describeRedis('standalone', 'Pipeline on RedisStore (standalone)', () => {
       expect(report.saved).toBe(turns)
     }
 
-    const store = new RedisStore(client, { prefix })
+    const store = new RedisStore(redis.client, { prefix })
     const history = await store.load('shared')
     expect(history).toHaveLength(workers * turns * 2)
     expect(await store.length('shared')).toBe(400)
@@ -189,36 +161,20 @@ describeRedis('standalone', 'Pipeline on RedisStore (standalone)', () => {
 })
 
 describeRedis('cluster', 'Pipeline on RedisStore (Cluster)', () => {
-  let cluster: RedisClusterServer
-  let client: Cluster
+  const cluster = useRedisCluster()
   let current: RedisStore
 
-  beforeAll(async () => {
-    cluster = await startRedisCluster()
-    client = new Cluster(cluster.nodes)
-    current = new RedisStore(client, { prefix: uniquePrefix('cluster-scenario') })
-  })
-
-  afterAll(async () => {
-    await client?.quit()
-    await cluster?.stop()
+  beforeAll(() => {
+    current = new RedisStore(cluster.client, { prefix: uniquePrefix('cluster-scenario') })
   })
 
   conversationScenarios(() => current)
 })
 
 describeRedis('controlled', 'Pipeline on RedisStore while Redis is killed and restarted', () => {
-  let server: RedisServer
-
-  beforeAll(async () => {
-    // AOF with appendfsync always: every acknowledged write survives SIGKILL, so
-    // "saved: true" can be checked against what Redis holds after the restart.
-    server = await startRedisServer({ persistence: 'aof' })
-  })
-
-  afterAll(async () => {
-    await server?.stop()
-  })
+  // AOF with appendfsync always: every acknowledged write survives SIGKILL, so
+  // "saved: true" can be checked against what Redis holds after the restart.
+  const server = useRedisServer({ persistence: 'aof' })
 
   type Outcome = 'saved' | 'save-error' | 'load-error'
 

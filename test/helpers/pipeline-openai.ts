@@ -1,14 +1,45 @@
 /**
- * Shared set-up of the pipeline-level OpenAI suites (test/pipeline-openai*.test.ts):
+ * Shared set-up of the OpenAI suites: the fake server's lifecycle for a test file
+ * (`useFakeOpenAI`), and for the pipeline-level suites (test/pipeline-openai*.test.ts)
  * a real `OpenAIProvider` talking HTTP to the fake server, a `MemoryStore` whose
  * appends are counted, and a recorder of every event the pipeline emits.
  */
-import { vi } from 'vitest'
+import { afterEach, vi } from 'vitest'
 import { MemoryStore, OpenAIProvider, Pipeline } from '../../src/index.js'
-import type { EventPayload, OpenAIProviderOptions, PipelineEventName, PipelineOptions, StreamChunk } from '../../src/index.js'
-import type { FakeOpenAIServer } from './fake-openai-server.js'
+import type { EventPayload, ExecuteResult, OpenAIProviderOptions, PipelineEventName, PipelineOptions, StreamChunk } from '../../src/index.js'
+import { startFakeOpenAI } from './fake-openai-server.js'
+import type { FakeOpenAIOptions, FakeOpenAIServer } from './fake-openai-server.js'
+import { suiteResource } from './suite.js'
 
 export const KEY = 'sk-test-SECRET-1234'
+
+/**
+ * A fake OpenAI server for the enclosing test file or `describe`: started in
+ * `beforeAll`, `reset()` after each test, closed in `afterAll`. The object returned
+ * stands for that server (read it in tests and hooks, once `beforeAll` has run).
+ */
+export function useFakeOpenAI(options: FakeOpenAIOptions = {}): FakeOpenAIServer {
+  const current = suiteResource('useFakeOpenAI()', () => startFakeOpenAI(options), (server) => server.close())
+  afterEach(() => {
+    current().reset()
+  })
+  return {
+    get baseURL() {
+      return current().baseURL
+    },
+    get port() {
+      return current().port
+    },
+    get requests() {
+      return current().requests
+    },
+    enqueue: (...behaviours) => current().enqueue(...behaviours),
+    setFallback: (behaviour) => current().setFallback(behaviour),
+    waitForRequests: (count, timeoutMs) => current().waitForRequests(count, timeoutMs),
+    reset: () => current().reset(),
+    close: () => current().close(),
+  }
+}
 
 /** Every event name of `PipelineEvents`. */
 export const EVENT_NAMES: readonly PipelineEventName[] = [
@@ -70,25 +101,11 @@ export function setup(server: FakeOpenAIServer, options: SetupOptions = {}): Set
   }
 }
 
-export async function rejection(promise: Promise<unknown>): Promise<unknown> {
-  try {
-    await promise
-  } catch (error) {
-    return error
-  }
-  throw new Error('expected a rejection')
-}
-
-/** Reads a whole `pipe.stream`; resolves with the chunks, or rejects with the chunks so far attached as `chunks`. */
-export async function collect(stream: AsyncIterable<StreamChunk>): Promise<StreamChunk[]> {
-  const chunks: StreamChunk[] = []
-  try {
-    for await (const chunk of stream) chunks.push(chunk)
-  } catch (error) {
-    Object.defineProperty(error, 'chunks', { value: chunks, enumerable: false })
-    throw error
-  }
-  return chunks
+/** The result of a streamed turn: the `done` chunk that ends `chunks`. */
+export function doneOf(chunks: readonly StreamChunk[]): ExecuteResult {
+  const last = chunks.at(-1)
+  if (last?.type !== 'done') throw new Error('the stream did not end with done')
+  return last.result
 }
 
 export function deltasOf(chunks: readonly StreamChunk[]): string[] {

@@ -5,14 +5,17 @@
  *
  * `redisAvailability()` and `describeRedis()` decide, in one place, whether a Redis
  * suite runs, uses `REDIS_URL`, is skipped with a visible reason, or fails (`CI=true`).
+ * `useRedisServer()`, `useStandaloneRedisClient()` and `useRedisCluster()` give a
+ * suite its server, started in `beforeAll` and stopped in `afterAll`.
  */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process'
 import { mkdirSync, mkdtempSync, rmSync } from 'node:fs'
 import { createConnection, createServer } from 'node:net'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import type { Cluster, Redis } from 'ioredis'
+import { Cluster, Redis } from 'ioredis'
 import { describe } from 'vitest'
+import { suiteResource } from './suite.js'
 
 const HOST = '127.0.0.1'
 const START_TIMEOUT_MS = 15_000
@@ -477,6 +480,110 @@ export async function useStandaloneRedis(options: StartRedisServerOptions = {}):
   if (externalUrl !== undefined) return { url: externalUrl, server: undefined, stop: async () => {} }
   const server = await startRedisServer(options)
   return { url: server.url, server, stop: () => server.stop() }
+}
+
+// ---------------------------------------------------------------------------
+// A suite's server: started in beforeAll, stopped in afterAll
+// ---------------------------------------------------------------------------
+
+/**
+ * `startRedisServer(options)` for the enclosing `describe`: started in `beforeAll`,
+ * stopped in `afterAll`. The object returned stands for that server (read it in
+ * tests and hooks, once `beforeAll` has run); `kill()` and `restart()` act on it.
+ */
+export function useRedisServer(options: StartRedisServerOptions = {}): RedisServer {
+  const current = suiteResource('useRedisServer()', () => startRedisServer(options), (server) => server.stop())
+  return {
+    get host() {
+      return current().host
+    },
+    get port() {
+      return current().port
+    },
+    get url() {
+      return current().url
+    },
+    get dir() {
+      return current().dir
+    },
+    get running() {
+      return current().running
+    },
+    stop: () => current().stop(),
+    kill: () => current().kill(),
+    restart: () => current().restart(),
+  }
+}
+
+/** What `useStandaloneRedisClient()` gives a suite (read it in tests and hooks, once `beforeAll` has run). */
+export interface StandaloneRedisSuite {
+  /** `REDIS_URL`, or the URL of the launched server. */
+  readonly url: string
+  /** An ioredis client on it, quit in `afterAll`. */
+  readonly client: Redis
+  /** Push every key prefix the suite's stores use: their keys are deleted in `afterAll`, so a shared `REDIS_URL` server is left clean. */
+  readonly prefixes: string[]
+}
+
+/**
+ * `useStandaloneRedis()` for the enclosing `describe`, with one ioredis client on it:
+ * both made in `beforeAll`; in `afterAll` the keys under `prefixes` are deleted, the
+ * client quits and a launched server stops.
+ */
+export function useStandaloneRedisClient(): StandaloneRedisSuite {
+  const prefixes: string[] = []
+  const current = suiteResource(
+    'useStandaloneRedisClient()',
+    async () => {
+      const redis = await useStandaloneRedis()
+      return { redis, client: new Redis(redis.url) }
+    },
+    async ({ redis, client }) => {
+      await deleteByPrefix(client, prefixes)
+      await client.quit()
+      await redis.stop()
+    },
+  )
+  return {
+    get url() {
+      return current().redis.url
+    },
+    get client() {
+      return current().client
+    },
+    prefixes,
+  }
+}
+
+/** What `useRedisCluster()` gives a suite (read it in tests and hooks, once `beforeAll` has run). */
+export interface RedisClusterSuite {
+  /** The masters, for another `new Cluster(nodes)`. */
+  readonly nodes: { host: string; port: number }[]
+  /** An ioredis `Cluster` client on them, quit in `afterAll`. */
+  readonly client: Cluster
+}
+
+/** `startRedisCluster()` for the enclosing `describe`, with a `Cluster` client on it: made in `beforeAll`, stopped in `afterAll`. */
+export function useRedisCluster(): RedisClusterSuite {
+  const current = suiteResource(
+    'useRedisCluster()',
+    async () => {
+      const cluster = await startRedisCluster()
+      return { cluster, client: new Cluster(cluster.nodes) }
+    },
+    async ({ cluster, client }) => {
+      await client.quit()
+      await cluster.stop()
+    },
+  )
+  return {
+    get nodes() {
+      return current().cluster.nodes
+    },
+    get client() {
+      return current().client
+    },
+  }
 }
 
 // ---------------------------------------------------------------------------

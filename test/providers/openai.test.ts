@@ -1,26 +1,18 @@
 import { getEventListeners } from 'node:events'
 import { inspect } from 'node:util'
 import OpenAI, { APIError } from 'openai'
-import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest'
+import { afterEach, describe, expect, it, vi } from 'vitest'
 import { OpenAIProvider } from '../../src/providers/openai.js'
 import type { OpenAIProviderOptions } from '../../src/providers/openai.js'
 import { AbortError, ProviderError } from '../../src/errors.js'
 import type { Message, ProviderChunk, ProviderResponse } from '../../src/types.js'
 import { startFakeOpenAI } from '../helpers/fake-openai-server.js'
-import type { FakeOpenAIServer } from '../helpers/fake-openai-server.js'
+import { collect, rejection } from '../helpers/async.js'
+import { user } from '../helpers/messages.js'
+import { KEY, useFakeOpenAI } from '../helpers/pipeline-openai.js'
 
-const KEY = 'sk-test-SECRET-1234'
-
-let server: FakeOpenAIServer
-
-beforeAll(async () => {
-  server = await startFakeOpenAI()
-})
-afterAll(async () => {
-  await server.close()
-})
+const server = useFakeOpenAI()
 afterEach(() => {
-  server.reset()
   vi.unstubAllEnvs()
 })
 
@@ -28,28 +20,11 @@ function provider(options: Partial<OpenAIProviderOptions> = {}): OpenAIProvider 
   return new OpenAIProvider({ model: 'gpt-4o-mini', apiKey: KEY, baseURL: server.baseURL, ...options })
 }
 
-async function collect(iterable: AsyncIterable<ProviderChunk>): Promise<ProviderChunk[]> {
-  const chunks: ProviderChunk[] = []
-  for await (const chunk of iterable) chunks.push(chunk)
-  return chunks
-}
-
-async function rejection(promise: Promise<unknown>): Promise<unknown> {
-  try {
-    await promise
-  } catch (error) {
-    return error
-  }
-  throw new Error('expected a rejection')
-}
-
 function doneOf(chunks: ProviderChunk[]): ProviderResponse {
   const last = chunks.at(-1)
   if (last?.type !== 'done') throw new Error('the stream did not end with done')
   return last.response
 }
-
-const user = (content: string): Message => ({ role: 'user', content })
 
 describe('OpenAIProvider.complete', () => {
   it('maps every role, name, tool call and tool result to the request and the reply back', async () => {
@@ -106,22 +81,13 @@ describe('OpenAIProvider.complete', () => {
   })
 
   it('receives tool calls', async () => {
-    server.enqueue({
-      kind: 'reply',
-      toolCalls: [
-        { id: 'call_a', name: 'weather', arguments: '{"city":"Paris"}' },
-        { id: 'call_b', name: 'time', arguments: '{}' },
-      ],
-    })
+    const toolCalls = [
+      { id: 'call_a', name: 'weather', arguments: '{"city":"Paris"}' },
+      { id: 'call_b', name: 'time', arguments: '{}' },
+    ]
+    server.enqueue({ kind: 'reply', toolCalls })
     const response = await provider().complete({ messages: [user('Weather and time?')] })
-    expect(response.message).toEqual({
-      role: 'assistant',
-      content: '',
-      toolCalls: [
-        { id: 'call_a', name: 'weather', arguments: '{"city":"Paris"}' },
-        { id: 'call_b', name: 'time', arguments: '{}' },
-      ],
-    })
+    expect(response.message).toEqual({ role: 'assistant', content: '', toolCalls })
     expect(response.finishReason).toBe('tool_calls')
   })
 
@@ -169,24 +135,14 @@ describe('OpenAIProvider.stream', () => {
   })
 
   it('assembles streamed tool-call deltas by index', async () => {
-    server.enqueue({
-      kind: 'reply',
-      content: 'Let me check.',
-      toolCalls: [
-        { id: 'call_a', name: 'weather', arguments: '{"city":"Paris","unit":"celsius"}' },
-        { id: 'call_b', name: 'time', arguments: '{"zone":"Europe/Paris"}' },
-      ],
-    })
+    const toolCalls = [
+      { id: 'call_a', name: 'weather', arguments: '{"city":"Paris","unit":"celsius"}' },
+      { id: 'call_b', name: 'time', arguments: '{"zone":"Europe/Paris"}' },
+    ]
+    server.enqueue({ kind: 'reply', content: 'Let me check.', toolCalls })
     const chunks = await collect(provider().stream({ messages: [user('Weather and time?')] }))
     const response = doneOf(chunks)
-    expect(response.message).toEqual({
-      role: 'assistant',
-      content: 'Let me check.',
-      toolCalls: [
-        { id: 'call_a', name: 'weather', arguments: '{"city":"Paris","unit":"celsius"}' },
-        { id: 'call_b', name: 'time', arguments: '{"zone":"Europe/Paris"}' },
-      ],
-    })
+    expect(response.message).toEqual({ role: 'assistant', content: 'Let me check.', toolCalls })
     expect(response.finishReason).toBe('tool_calls')
   })
 

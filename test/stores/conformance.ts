@@ -15,6 +15,8 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest'
 import type { Message, StateStore } from '../../src/types.js'
 import { PromptlineError, SessionExistsError, SessionNotFoundError } from '../../src/errors.js'
+import { collect } from '../helpers/async.js'
+import { assistant, numbered, user } from '../helpers/messages.js'
 
 export interface ConformanceOptions {
   /** Passed to the store's own `maxMessages` option. */
@@ -32,10 +34,6 @@ export interface ConformanceTarget {
    */
   create(options?: ConformanceOptions): Promise<StateStore>
 }
-
-// Fresh objects on every call, so a test can mutate what it passed or got back.
-const user = (content: string, extra: Partial<Message> = {}): Message => ({ role: 'user', content, ...extra })
-const assistant = (content: string): Message => ({ role: 'assistant', content })
 
 /** Every field a message can carry, with nested metadata, empty content and unicode. */
 function richHistory(): Message[] {
@@ -64,18 +62,6 @@ function richHistory(): Message[] {
       },
     },
   ]
-}
-
-function numbered(from: number, to: number): Message[] {
-  const messages: Message[] = []
-  for (let i = from; i <= to; i++) messages.push(user(`m${i}`))
-  return messages
-}
-
-async function collect(iterable: AsyncIterable<string>): Promise<string[]> {
-  const ids: string[] = []
-  for await (const id of iterable) ids.push(id)
-  return ids
 }
 
 /** Runs `call`, failing the test if it throws synchronously, and resolves to what it rejected with. */

@@ -2,6 +2,8 @@ import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest'
 import type { Message, StateStore } from '../../src/types.js'
 import { MEMORY_STORE_IDEMPOTENCY_KEYS, MemoryStore, type MemoryStoreOptions } from '../../src/stores/memory.js'
 import { PromptlineError, SessionNotFoundError } from '../../src/errors.js'
+import { collect } from '../helpers/async.js'
+import { user } from '../helpers/messages.js'
 import { describeStoreConformance } from './conformance.js'
 
 describeStoreConformance({
@@ -15,14 +17,7 @@ describeStoreConformance({
   create: async (options) => new MemoryStore({ ttlMs: 3_600_000, maxSessions: 1_000, ...options }),
 })
 
-const user = (content: string, metadata?: Record<string, unknown>): Message =>
-  metadata === undefined ? { role: 'user', content } : { role: 'user', content, metadata }
-
-async function ids(store: StateStore): Promise<string[]> {
-  const listed: string[] = []
-  for await (const id of store.list()) listed.push(id)
-  return listed
-}
+const ids = (store: StateStore): Promise<string[]> => collect(store.list())
 
 describe('MemoryStore options', () => {
   it('accepts no options, an empty object and every option', () => {
@@ -287,7 +282,7 @@ describe('MemoryStore copying cost', () => {
   // the length of the history.
   const withMetadata = (from: number, to: number): Message[] => {
     const messages: Message[] = []
-    for (let i = from; i <= to; i++) messages.push(user(`m${i}`, { i }))
+    for (let i = from; i <= to; i++) messages.push(user(`m${i}`, { metadata: { i } }))
     return messages
   }
 

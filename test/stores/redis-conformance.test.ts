@@ -5,16 +5,15 @@
  * created store.
  */
 import { afterAll, beforeAll } from 'vitest'
-import { Cluster, Redis } from 'ioredis'
+import { Redis } from 'ioredis'
 import { RedisStore } from '../../src/stores/redis.js'
 import { describeStoreConformance } from './conformance.js'
 import {
   deleteByPrefix,
   describeRedis,
-  startRedisCluster,
   uniquePrefix,
+  useRedisCluster,
   useStandaloneRedis,
-  type RedisClusterServer,
   type StandaloneRedis,
 } from '../helpers/redis-server.js'
 
@@ -48,21 +47,10 @@ describeRedis('standalone', 'RedisStore conformance (standalone)', () => {
 })
 
 describeRedis('cluster', 'RedisStore conformance (Cluster)', () => {
-  let cluster: RedisClusterServer
-  let client: Cluster
-
-  beforeAll(async () => {
-    cluster = await startRedisCluster()
-    client = new Cluster(cluster.nodes)
-  })
-
-  afterAll(async () => {
-    await client?.quit()
-    await cluster?.stop()
-  })
+  const cluster = useRedisCluster()
 
   describeStoreConformance({
     name: 'RedisStore (3-master Cluster)',
-    create: async (options) => new RedisStore(client, { prefix: uniquePrefix(), ...options }),
+    create: async (options) => new RedisStore(cluster.client, { prefix: uniquePrefix(), ...options }),
   })
 })

@@ -11,42 +11,18 @@ import { RedisStore, decodeSessionId, encodeSessionId } from '../../src/stores/r
 import { PromptlineError, SessionExistsError, StateCorruptError } from '../../src/errors.js'
 import type { Message } from '../../src/types.js'
 import {
-  deleteByPrefix,
   describeRedis,
   globEscape,
   redisAvailability,
   scanKeys,
-  startRedisCluster,
   startRedisServer,
   uniquePrefix,
-  useStandaloneRedis,
-  type RedisClusterServer,
-  type RedisServer,
-  type StandaloneRedis,
+  useRedisCluster,
+  useRedisServer,
+  useStandaloneRedisClient,
 } from '../helpers/redis-server.js'
-
-const user = (content: string): Message => ({ role: 'user', content })
-const assistant = (content: string): Message => ({ role: 'assistant', content })
-const numbered = (from: number, to: number): Message[] => {
-  const messages: Message[] = []
-  for (let i = from; i <= to; i++) messages.push(user(`m${i}`))
-  return messages
-}
-
-async function collect(iterable: AsyncIterable<string>): Promise<string[]> {
-  const ids: string[] = []
-  for await (const id of iterable) ids.push(id)
-  return ids
-}
-
-async function rejection(promise: Promise<unknown>): Promise<unknown> {
-  try {
-    await promise
-  } catch (error) {
-    return error
-  }
-  throw new Error('expected a rejection')
-}
+import { collect, rejection } from '../helpers/async.js'
+import { assistant, numbered, user } from '../helpers/messages.js'
 
 const HOSTILE = ['a', 'a:b', '{a}', 'a}', '{', '}', '{}', 'x}:{y', '*', 'a*', '?', '[ab]', '%', '%7B', '%7Ba%7D', 'a%25',
   'a b', 'line\nbreak', 'nul\u0000', '\\', '会话', '😀', '\ufffd', 'e\u0301']
@@ -209,41 +185,26 @@ class CommandLog {
 }
 
 describeRedis('standalone', 'RedisStore on a standalone server', () => {
-  let redis: StandaloneRedis
-  let client: Redis
-  const prefixes: string[] = []
+  const redis = useStandaloneRedisClient()
   const stores: RedisStore[] = []
 
   function open(options: { ttlSeconds?: number; maxMessages?: number; prefix?: string } = {}): RedisStore {
     const prefix = options.prefix ?? uniquePrefix('std')
-    prefixes.push(prefix)
-    const store = new RedisStore(client, { ...options, prefix })
+    redis.prefixes.push(prefix)
+    const store = new RedisStore(redis.client, { ...options, prefix })
     stores.push(store)
     return store
   }
 
-  beforeAll(async () => {
-    redis = await useStandaloneRedis()
-    client = new Redis(redis.url)
-  })
-
   afterEach(async () => {
     await Promise.all(stores.splice(0).map((s) => s.close()))
-  })
-
-  afterAll(async () => {
-    if (client !== undefined) {
-      await deleteByPrefix(client, prefixes)
-      await client.quit()
-    }
-    await redis?.stop()
   })
 
   describe('key layout', () => {
     it('keeps every key of a session under prefix:{encoded id}: and lists the ids back', async () => {
       const store = open()
       for (const id of HOSTILE) await store.append(id, [user(id)], { idempotencyKey: 'k' })
-      const keys = await scanKeys(client, `${globEscape(store.prefix)}:*`)
+      const keys = await scanKeys(redis.client, `${globEscape(store.prefix)}:*`)
       expect(keys).toHaveLength(HOSTILE.length * 3)
       const tags = new Map<string, Set<string>>()
       for (const key of keys) {
@@ -267,14 +228,14 @@ describeRedis('standalone', 'RedisStore on a standalone server', () => {
       await store.append('s', [user('a'), assistant('b')])
       await store.append('s', [user('c')])
       const { messages, meta } = store.keys('s')
-      expect(await client.lrange(messages, 0, -1)).toStrictEqual([
+      expect(await redis.client.lrange(messages, 0, -1)).toStrictEqual([
         '{"role":"user","content":"a"}',
         '{"role":"assistant","content":"b"}',
         '{"role":"user","content":"c"}',
       ])
-      expect(await client.hget(meta, 'v')).toBe('2')
+      expect(await redis.client.hget(meta, 'v')).toBe('2')
       await store.save('s', [user('d')])
-      expect(await client.hget(meta, 'v')).toBe('3')
+      expect(await redis.client.hget(meta, 'v')).toBe('3')
     })
 
     it('does not list sessions of a prefix that its glob pattern would match', async () => {
@@ -290,9 +251,9 @@ describeRedis('standalone', 'RedisStore on a standalone server', () => {
     it('ignores foreign keys under the prefix when listing', async () => {
       const store = open()
       await store.append('real', [user('a')])
-      await client.set(`${store.prefix}:{bad{tag}:msgs`, 'x')
-      await client.set(`${store.prefix}:{%zz}:msgs`, 'x')
-      await client.set(`${store.prefix}:other`, 'x')
+      await redis.client.set(`${store.prefix}:{bad{tag}:msgs`, 'x')
+      await redis.client.set(`${store.prefix}:{%zz}:msgs`, 'x')
+      await redis.client.set(`${store.prefix}:other`, 'x')
       expect(await collect(store.list())).toStrictEqual(['real'])
     })
   })
@@ -305,7 +266,7 @@ describeRedis('standalone', 'RedisStore on a standalone server', () => {
     beforeAll(async () => {
       ownClient = new Redis(redis.url)
       const prefix = uniquePrefix('rt')
-      prefixes.push(prefix)
+      redis.prefixes.push(prefix)
       store = new RedisStore(ownClient, { prefix, ttlSeconds: 3600, maxMessages: 5_000 })
       // Every script runs once first, so the server has them all cached.
       await store.save('long', numbered(1, 1000))
@@ -350,7 +311,7 @@ describeRedis('standalone', 'RedisStore on a standalone server', () => {
 
     // SCRIPT FLUSH would hit every user of a shared REDIS_URL server.
     it.skipIf(redisAvailability().externalUrl !== undefined)('falls back to EVAL once when the server lost its scripts', async () => {
-      await client.script('FLUSH')
+      await redis.client.script('FLUSH')
       await log.drain(redis.url)
       expect(await store.load('long', { last: 1 })).toStrictEqual([user('z')])
       expect(await store.load('long', { last: 1 })).toStrictEqual([user('z')])
@@ -362,11 +323,11 @@ describeRedis('standalone', 'RedisStore on a standalone server', () => {
   describe('sliding TTL', () => {
     const ttlOf = async (store: RedisStore, id: string) => {
       const { messages, meta, idempotency } = store.keys(id)
-      return Promise.all([client.pttl(messages), client.pttl(meta), client.pttl(idempotency)])
+      return Promise.all([redis.client.pttl(messages), redis.client.pttl(meta), redis.client.pttl(idempotency)])
     }
     const shorten = async (store: RedisStore, id: string, ms: number) => {
       const { messages, meta, idempotency } = store.keys(id)
-      await Promise.all([client.pexpire(messages, ms), client.pexpire(meta, ms), client.pexpire(idempotency, ms)])
+      await Promise.all([redis.client.pexpire(messages, ms), redis.client.pexpire(meta, ms), redis.client.pexpire(idempotency, ms)])
     }
 
     it('sets the TTL on every key of the session on write', async () => {
@@ -416,16 +377,16 @@ describeRedis('standalone', 'RedisStore on a standalone server', () => {
       const store = open()
       await store.append('s', [user('a')], { idempotencyKey: 'k' })
       expect(await ttlOf(store, 's')).toStrictEqual([-1, -1, -1])
-      await client.pexpire(store.keys('s').messages, 100_000)
+      await redis.client.pexpire(store.keys('s').messages, 100_000)
       await store.fork('s', 't')
-      expect(await client.pttl(store.keys('t').messages)).toBe(-1)
+      expect(await redis.client.pttl(store.keys('t').messages)).toBe(-1)
     })
   })
 
   describe('maxMessages', () => {
     it('caps atomically under concurrent appends from separate connections', async () => {
       const prefix = uniquePrefix('cap')
-      prefixes.push(prefix)
+      redis.prefixes.push(prefix)
       const clients = [new Redis(redis.url), new Redis(redis.url), new Redis(redis.url)]
       const capped = clients.map((c) => new RedisStore(c, { prefix, maxMessages: 7 }))
       const observed: number[] = []
@@ -433,13 +394,13 @@ describeRedis('standalone', 'RedisStore on a standalone server', () => {
         capped.flatMap((store, s) =>
           Array.from({ length: 30 }, async (_, i) => {
             observed.push(await store.append('s', [user(`q${s}.${i}`), assistant(`a${s}.${i}`)]))
-            observed.push(await client.llen(store.keys('s').messages))
+            observed.push(await redis.client.llen(store.keys('s').messages))
           }),
         ),
       )
       await Promise.all(clients.map((c) => c.quit()))
       expect(Math.max(...observed)).toBeLessThanOrEqual(7)
-      const history = await client.lrange(`${prefix}:{s}:msgs`, 0, -1)
+      const history = await redis.client.lrange(`${prefix}:{s}:msgs`, 0, -1)
       expect(history).toHaveLength(7)
       // Pairs stay adjacent: every user entry after the first is followed by its reply.
       const parsed = history.map((entry) => JSON.parse(entry) as Message)
@@ -465,7 +426,7 @@ describeRedis('standalone', 'RedisStore on a standalone server', () => {
       await store.fork('s', 't')
       await store.save('u', numbered(1, 2))
       expect(await store.length('t')).toBe(3)
-      expect(await client.ttl(store.keys('t').messages)).toBeGreaterThan(300_000_000)
+      expect(await redis.client.ttl(store.keys('t').messages)).toBeGreaterThan(300_000_000)
     })
   })
 
@@ -497,7 +458,7 @@ describeRedis('standalone', 'RedisStore on a standalone server', () => {
     it('names the session and the position of an entry that is not JSON', async () => {
       const store = open()
       await store.append('bad id {x}', numbered(1, 5))
-      await client.lset(store.keys('bad id {x}').messages, 3, '{"role":"user","content":')
+      await redis.client.lset(store.keys('bad id {x}').messages, 3, '{"role":"user","content":')
       await expectCorrupt(store.load('bad id {x}'), 'bad id {x}', 3, /at position 3: the entry is not valid JSON/)
       // The position is the index in the stored list, also when only the tail is read.
       await expectCorrupt(store.load('bad id {x}', { last: 2 }), 'bad id {x}', 3, /position 3/)
@@ -514,25 +475,25 @@ describeRedis('standalone', 'RedisStore on a standalone server', () => {
     ])('rejects JSON that is %s', async (_label, entry, reason) => {
       const store = open()
       await store.append('s', numbered(1, 3))
-      await client.lset(store.keys('s').messages, 0, entry)
+      await redis.client.lset(store.keys('s').messages, 0, entry)
       await expectCorrupt(store.load('s'), 's', 0, reason)
     })
 
     it('rejects a meta key of the wrong type on load and append, and writes nothing', async () => {
       const store = open()
       await store.append('s', numbered(1, 2))
-      await client.del(store.keys('s').meta)
-      await client.set(store.keys('s').meta, 'not a hash')
+      await redis.client.del(store.keys('s').meta)
+      await redis.client.set(store.keys('s').meta, 'not a hash')
       await expectCorrupt(store.load('s'), 's', undefined, /meta key .* holds a string, expected a hash/)
       await expectCorrupt(store.append('s', [user('x')]), 's', undefined, /meta key/)
       await expectCorrupt(store.fork('s', 't'), 's', undefined, /meta key/)
-      expect(await client.llen(store.keys('s').messages)).toBe(2)
+      expect(await redis.client.llen(store.keys('s').messages)).toBe(2)
       expect(await store.length('t')).toBe(0)
     })
 
     it('rejects a messages key that is not a list on every call that reads it', async () => {
       const store = open()
-      await client.set(store.keys('s').messages, 'a string')
+      await redis.client.set(store.keys('s').messages, 'a string')
       await expectCorrupt(store.load('s'), 's', undefined, /messages key .* holds a string, expected a list/)
       await expectCorrupt(store.load('s', { last: 1 }), 's', undefined, /messages key/)
       await expectCorrupt(store.append('s', [user('x')]), 's', undefined, /messages key/)
@@ -541,7 +502,7 @@ describeRedis('standalone', 'RedisStore on a standalone server', () => {
       await store.append('t', [user('t')])
       // A corrupt target is named as such.
       await expectCorrupt(store.fork('t', 's'), 's', undefined, /messages key/)
-      expect(await client.get(store.keys('s').messages)).toBe('a string')
+      expect(await redis.client.get(store.keys('s').messages)).toBe('a string')
       const ttl = open({ ttlSeconds: 100, prefix: store.prefix })
       await expectCorrupt(ttl.length('s'), 's', undefined, /messages key/)
     })
@@ -549,16 +510,16 @@ describeRedis('standalone', 'RedisStore on a standalone server', () => {
     it('rejects an idempotency key of the wrong type on append', async () => {
       const store = open()
       await store.append('s', [user('a')])
-      await client.set(store.keys('s').idempotency, 'x')
+      await redis.client.set(store.keys('s').idempotency, 'x')
       await expectCorrupt(store.append('s', [user('b')], { idempotencyKey: 'k' }), 's', undefined, /idempotency key/)
-      expect(await client.llen(store.keys('s').messages)).toBe(1)
+      expect(await redis.client.llen(store.keys('s').messages)).toBe(1)
     })
 
     it('keeps serving other sessions, and save() replaces a corrupt session', async () => {
       const store = open()
       await store.append('good', [user('fine')])
-      await client.set(store.keys('broken').messages, 'garbage')
-      await client.set(store.keys('broken').meta, 'garbage')
+      await redis.client.set(store.keys('broken').messages, 'garbage')
+      await redis.client.set(store.keys('broken').meta, 'garbage')
       await expect(store.load('broken')).rejects.toThrow(StateCorruptError)
       expect(await store.load('good')).toStrictEqual([user('fine')])
       expect(await store.append('good', [assistant('still')])).toBe(2)
@@ -573,7 +534,7 @@ describeRedis('standalone', 'RedisStore on a standalone server', () => {
       const given = open()
       await given.append('s', [user('a')])
       await given.close()
-      expect(client.status).toBe('ready')
+      expect(redis.client.status).toBe('ready')
       await expect(given.load('s')).rejects.toThrow('RedisStore is closed')
 
       const owned = new RedisStore(redis.url, { prefix: given.prefix })
@@ -586,13 +547,13 @@ describeRedis('standalone', 'RedisStore on a standalone server', () => {
     it('returns numbers from a client with stringNumbers', async () => {
       const strings = new Redis(redis.url, { stringNumbers: true })
       const prefix = uniquePrefix('strnum')
-      prefixes.push(prefix)
+      redis.prefixes.push(prefix)
       const store = new RedisStore(strings, { prefix, ttlSeconds: 60 })
       expect(await store.append('s', [user('a')])).toBe(1)
       expect(await store.length('s')).toBe(1)
       await store.fork('s', 't')
       expect(await store.delete('t')).toBe(true)
-      await client.lset(store.keys('s').messages, 0, 'oops')
+      await redis.client.lset(store.keys('s').messages, 0, 'oops')
       await expect(store.load('s')).rejects.toMatchObject({ position: 0 })
       await strings.quit()
     })
@@ -606,21 +567,13 @@ describeRedis('standalone', 'RedisStore on a standalone server', () => {
 })
 
 describeRedis('cluster', 'RedisStore on a 3-master Cluster', () => {
-  let cluster: RedisClusterServer
-  let client: Cluster
+  const cluster = useRedisCluster()
 
   beforeAll(async () => {
-    cluster = await startRedisCluster()
-    client = new Cluster(cluster.nodes)
-    await client.ping()
+    await cluster.client.ping()
   })
 
-  afterAll(async () => {
-    await client?.quit()
-    await cluster?.stop()
-  })
-
-  const slotOf = async (key: string) => Number(await client.call('cluster', 'keyslot', key))
+  const slotOf = async (key: string) => Number(await cluster.client.call('cluster', 'keyslot', key))
 
   /** `count` ids (`<label>-<n>`) whose keys hash to the slot of `id`'s keys (CRC16 here, checked against the server). */
   async function idsInSlotOf(id: string, label: string, count: number): Promise<string[]> {
@@ -632,7 +585,7 @@ describeRedis('cluster', 'RedisStore on a 3-master Cluster', () => {
   }
 
   it('puts every key of a session in one slot, spreads sessions over all masters', async () => {
-    const store = new RedisStore(client, { prefix: uniquePrefix('slots') })
+    const store = new RedisStore(cluster.client, { prefix: uniquePrefix('slots') })
     const ids = [...HOSTILE, ...Array.from({ length: 40 }, (_, i) => `user-${i}`)]
     for (const id of ids) await store.append(id, [user(id)], { idempotencyKey: 'k' })
     for (const id of ids) {
@@ -641,7 +594,7 @@ describeRedis('cluster', 'RedisStore on a 3-master Cluster', () => {
       expect(slots.size).toBe(1)
     }
     const perNode = await Promise.all(
-      client.nodes('master').map(async (node) => (await scanKeys(node, `${globEscape(store.prefix)}:*`)).length),
+      cluster.client.nodes('master').map(async (node) => (await scanKeys(node, `${globEscape(store.prefix)}:*`)).length),
     )
     expect(perNode.every((count) => count > 0)).toBe(true)
     expect(perNode.reduce((a, b) => a + b, 0)).toBe(ids.length * 3)
@@ -649,7 +602,7 @@ describeRedis('cluster', 'RedisStore on a 3-master Cluster', () => {
   })
 
   it('forks across slots and within one slot', async () => {
-    const store = new RedisStore(client, { prefix: uniquePrefix('fork'), maxMessages: 4 })
+    const store = new RedisStore(cluster.client, { prefix: uniquePrefix('fork'), maxMessages: 4 })
     const anchor = 'anchor'
     const [twin, warmTwin] = (await idsInSlotOf(anchor, 'same', 2)) as [string, string]
     const [farTarget, warmFar] = (await idsInSlotOf('far-away-2', 'far', 2)) as [string, string]
@@ -660,17 +613,17 @@ describeRedis('cluster', 'RedisStore on a 3-master Cluster', () => {
     await store.fork(anchor, warmTwin)
     await store.fork(anchor, warmFar)
     const sent: string[] = []
-    const original = client.call.bind(client) as (command: string, args: (string | number)[]) => Promise<unknown>
+    const original = cluster.client.call.bind(cluster.client) as (command: string, args: (string | number)[]) => Promise<unknown>
     const counting = async (command: string, args: (string | number)[]) => {
       sent.push(command)
       return original(command, args)
     }
-    ;(client as unknown as { call: typeof counting }).call = counting
+    ;(cluster.client as unknown as { call: typeof counting }).call = counting
     try {
       await store.fork(anchor, twin) // one atomic script: the store's CRC16 agrees with the server
       await store.fork(anchor, farTarget) // read, then write
     } finally {
-      delete (client as unknown as { call?: unknown }).call
+      delete (cluster.client as unknown as { call?: unknown }).call
     }
     expect(sent).toStrictEqual(['evalsha', 'evalsha', 'evalsha'])
     expect(await store.load(twin)).toStrictEqual(numbered(1, 4))
@@ -687,7 +640,7 @@ describeRedis('cluster', 'RedisStore on a 3-master Cluster', () => {
 
   it('never merges into a target created between the two steps of a cross-slot fork', async () => {
     const prefix = uniquePrefix('race')
-    const other = new RedisStore(client, { prefix })
+    const other = new RedisStore(cluster.client, { prefix })
     const hooked = new Cluster(cluster.nodes)
     const store = new RedisStore(hooked, { prefix })
     await store.save('source', numbered(1, 3))
@@ -707,7 +660,7 @@ describeRedis('cluster', 'RedisStore on a 3-master Cluster', () => {
   })
 
   it('forks 20,000 messages across slots', async () => {
-    const store = new RedisStore(client, { prefix: uniquePrefix('bigfork') })
+    const store = new RedisStore(cluster.client, { prefix: uniquePrefix('bigfork') })
     await store.append('big', numbered(1, 20_000))
     await store.fork('big', 'far-away')
     expect(await store.length('far-away')).toBe(20_000)
@@ -716,15 +669,7 @@ describeRedis('cluster', 'RedisStore on a 3-master Cluster', () => {
 })
 
 describeRedis('controlled', 'RedisStore when the connection is lost', () => {
-  let server: RedisServer
-
-  beforeAll(async () => {
-    server = await startRedisServer()
-  })
-
-  afterAll(async () => {
-    await server?.stop()
-  })
+  const server = useRedisServer()
 
   async function eventually<T>(call: () => Promise<T>, withinMs: number): Promise<T> {
     const deadline = Date.now() + withinMs
