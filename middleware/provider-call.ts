@@ -1,10 +1,17 @@
 import type { ExecutionContext, Middleware } from '../src/context.js'
-import type { Message, Provider, ProviderRequest, ProviderResponse, Usage } from '../src/types.js'
+import type { Message, Provider, ProviderRequest, ProviderResponse, ToolDefinition, Usage } from '../src/types.js'
 import { named } from '../src/compose.js'
 import { AbortError, PromptlineError, ProviderError } from '../src/errors.js'
 import { assertPricingTable, costOf, DEFAULT_PRICING, resolvePrice, type PricingTable } from '../src/pricing.js'
 import { getTokenCounter, isKnownChatModel } from '../src/tokens.js'
-import { assertNonNegativeInteger, assertNonNegativeNumber, assertNonEmptyString, assertOneOf, assertOptionsObject } from '../src/validate.js'
+import {
+  assertNonEmptyString,
+  assertNonNegativeInteger,
+  assertNonNegativeNumber,
+  assertOneOf,
+  assertOptionsObject,
+  assertToolDefinitions,
+} from '../src/validate.js'
 import { assertProvider } from '../src/providers/assert-provider.js'
 
 export interface ProviderCallOptions {
@@ -14,6 +21,8 @@ export interface ProviderCallOptions {
   maxTokens?: number
   /** Sent as `request.temperature`. */
   temperature?: number
+  /** Tools the model may call, sent as `request.tools` on every turn. */
+  tools?: ToolDefinition[]
   /**
    * Prices in USD per million tokens, by model name, merged over `DEFAULT_PRICING`.
    * A model without a price gets `costUsd: undefined`, never a guess.
@@ -44,7 +53,10 @@ export interface ProviderCallOptions {
 export function providerCall(provider: Provider, options: ProviderCallOptions = {}): Middleware {
   assertProvider(provider, 'provider')
   assertOptionsObject(options, 'options')
-  const { model, maxTokens, temperature, pricing, saveOnAbort = 'none' } = options
+  const { model, maxTokens, temperature, pricing, tools, saveOnAbort = 'none' } = options
+  if (tools !== undefined) assertToolDefinitions(tools, 'tools')
+  // Frozen copies: every turn sends the same definitions, and nobody can change them between turns.
+  const toolList = tools === undefined ? undefined : Object.freeze(tools.map((tool) => Object.freeze({ ...tool })))
   if (model !== undefined) assertNonEmptyString(model, 'model')
   if (maxTokens !== undefined) assertNonNegativeInteger(maxTokens, 'maxTokens')
   if (temperature !== undefined) assertNonNegativeNumber(temperature, 'temperature')
@@ -57,6 +69,7 @@ export function providerCall(provider: Provider, options: ProviderCallOptions = 
     if (model !== undefined) request.model = model
     if (maxTokens !== undefined) request.maxTokens = maxTokens
     if (temperature !== undefined) request.temperature = temperature
+    if (toolList !== undefined) request.tools = toolList as ToolDefinition[]
 
     const started = performance.now()
     const partial = { text: '' }

@@ -37,6 +37,7 @@ export type {
   ProviderRequest,
   ProviderResponse,
   ProviderChunk,
+  ToolDefinition,
 } from './types.js'
 export { copyMessage, copyMessages, pinnedCount, unitStarts } from './messages.js'
 export { trimView } from './trim.js'
@@ -55,6 +56,7 @@ export { DEFAULT_PRICING, resolvePrice, costOf, assertPricingTable, type ModelPr
 export {
   assertSessionId,
   assertMessages,
+  assertToolDefinitions,
   assertPositiveInteger,
   assertNonNegativeInteger,
   assertNonNegativeNumber,

@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto'
 import type { ExecuteOptions, ExecuteResult, ExecutionContext, Middleware, StreamChunk, TurnOptions } from './context.js'
 import { resultOf } from './context.js'
-import type { Message, Provider, Role, StateStore } from './types.js'
+import type { Message, Provider, Role, StateStore, ToolDefinition } from './types.js'
 import type { PricingTable } from './pricing.js'
 import { compose, type ComposeHooks } from './compose.js'
 import { PipelineEmitter } from './events.js'
@@ -62,6 +62,8 @@ export interface PipelineOptions {
   pricing?: PricingTable
   /** Sent to the provider as `request.model` (the provider's default otherwise). */
   model?: string
+  /** Tools the model may call (function name, description, JSON Schema parameters), sent on every turn. */
+  tools?: ToolDefinition[]
   /** What to store of a streamed turn aborted midway. @default 'none' */
   saveOnAbort?: 'none' | 'partial'
 }
@@ -97,7 +99,7 @@ export const BUILT_IN_MIDDLEWARE = ['state-load', 'context-window', 'token-trunc
 
 const PIPELINE_KEYS = new Set([
   'provider', 'store', 'systemPrompt', 'contextWindow', 'tokenLimit', 'saveRetry', 'onLoadError',
-  'onSaveError', 'timeoutMs', 'pricing', 'model', 'saveOnAbort',
+  'onSaveError', 'timeoutMs', 'pricing', 'model', 'tools', 'saveOnAbort',
 ])
 
 const DEFAULT_TIMEOUT_MS = 30_000
@@ -191,6 +193,7 @@ export class Pipeline extends PipelineEmitter {
         fn: providerCall(provider, {
           ...(options.model === undefined ? {} : { model: options.model }),
           ...(options.pricing === undefined ? {} : { pricing: options.pricing }),
+          ...(options.tools === undefined ? {} : { tools: options.tools }),
           saveOnAbort,
         }),
       },

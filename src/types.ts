@@ -76,8 +76,20 @@ export interface StateStore {
   close(): Promise<void>
 }
 
+/** A tool the model may call. */
+export interface ToolDefinition {
+  /** The function name the model calls it by. */
+  name: string
+  /** What it does, for the model. */
+  description?: string
+  /** JSON Schema of its arguments object. */
+  parameters?: Record<string, unknown>
+}
+
 export interface ProviderRequest {
   messages: Message[]
+  /** Tools the model may call; its calls come back as `message.toolCalls`. */
+  tools?: ToolDefinition[]
   model?: string
   signal?: AbortSignal
   maxTokens?: number

@@ -1,4 +1,4 @@
-import type { Message, Role } from './types.js'
+import type { Message, Role, ToolDefinition } from './types.js'
 
 /** Renders a value for an error message: strings quoted, long values cut. */
 export function show(value: unknown): string {
@@ -102,6 +102,24 @@ export function messageProblem(value: unknown): string | undefined {
     return `\`metadata\` must be an object, got \`${show(value.metadata)}\``
   }
   return undefined
+}
+
+/** Throws a `TypeError` naming the bad entry unless `value` is an array of tool definitions with unique names. */
+export function assertToolDefinitions(value: unknown, name: string): asserts value is ToolDefinition[] {
+  if (!Array.isArray(value)) throw expected(name, 'an array of { name, description?, parameters? }', value)
+  const seen = new Set<string>()
+  for (const [i, tool] of value.entries()) {
+    if (!isPlainObject(tool)) throw expected(`${name}[${i}]`, 'an object { name, description?, parameters? }', tool)
+    assertNonEmptyString(tool.name, `${name}[${i}].name`)
+    if (seen.has(tool.name)) throw expected(`${name}[${i}].name`, 'unique among the tools', tool.name)
+    seen.add(tool.name)
+    if (tool.description !== undefined && typeof tool.description !== 'string') {
+      throw expected(`${name}[${i}].description`, 'a string', tool.description)
+    }
+    if (tool.parameters !== undefined && !isPlainObject(tool.parameters)) {
+      throw expected(`${name}[${i}].parameters`, 'a JSON Schema object', tool.parameters)
+    }
+  }
 }
 
 /** Throws a `TypeError` naming `name[i]` unless `value` is an array of valid messages. */

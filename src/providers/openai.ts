@@ -259,6 +259,16 @@ export class OpenAIProvider implements Provider {
     }
     if (request.maxTokens !== undefined) body[this.#maxTokensParam] = request.maxTokens
     if (request.temperature !== undefined) body.temperature = request.temperature
+    if (request.tools !== undefined && request.tools.length > 0) {
+      body.tools = request.tools.map((tool) => ({
+        type: 'function' as const,
+        function: {
+          name: tool.name,
+          ...(tool.description === undefined ? {} : { description: tool.description }),
+          ...(tool.parameters === undefined ? {} : { parameters: tool.parameters }),
+        },
+      }))
+    }
     return body
   }
 
