@@ -3,7 +3,7 @@ import type { ExecuteOptions, ExecuteResult, ExecutionContext, Middleware, Strea
 import { resultOf } from './context.js'
 import type { Message, Provider, Role, StateStore, ToolDefinition } from './types.js'
 import type { PricingTable } from './pricing.js'
-import { compose, type ComposeHooks } from './compose.js'
+import { compose, named, type ComposeHooks } from './compose.js'
 import { PipelineEmitter } from './events.js'
 import { AbortError, PipelineClosedError, PromptlineError } from './errors.js'
 import { TurnContext } from './turn-context.js'
@@ -148,10 +148,10 @@ export class Pipeline extends PipelineEmitter {
     for (const key of Object.keys(options)) {
       if (!PIPELINE_KEYS.has(key)) throw new TypeError(`Unknown pipeline option \`${key}\`.`)
     }
-    const { provider, systemPrompt, contextWindow: window = { maxMessages: 20 }, tokenLimit = false } = options
+    const { provider, systemPrompt, contextWindow: window, tokenLimit = false } = options
     assertProvider(provider, 'provider')
     if (options.store !== undefined) assertStore(options.store, 'store')
-    if (window !== false) {
+    if (window !== undefined && window !== false) {
       assertOptionsObject(window, 'contextWindow')
       assertPositiveInteger(window?.maxMessages, 'contextWindow.maxMessages')
     }
@@ -166,45 +166,7 @@ export class Pipeline extends PipelineEmitter {
     this.#systemMessages = systemMessages(systemPrompt)
     this.#timeoutMs = checkTimeout(options.timeoutMs)
 
-    const passThrough = (name: string): Middleware => Object.defineProperty(async (_ctx: ExecutionContext, next: () => Promise<void>) => next(), 'name', { value: name })
-    const withPrefix = <T>(prefix: string, build: () => T): T => {
-      try {
-        return build()
-      } catch (error) {
-        if (error instanceof TypeError) throw new TypeError(error.message.replace(/`([^`]+)`/, `\`${prefix}.$1\``))
-        throw error
-      }
-    }
-    // One more than the window can keep besides the input: then the window's report
-    // (dropped > 0) tells that older history exists, for the price of one message.
-    const loadOptions = window === false ? {} : { last: window.maxMessages }
-    this.#entries = [
-      { name: 'state-load', fn: stateLoad(store, { ...loadOptions, onError: onLoadError }) },
-      {
-        name: 'context-window',
-        fn: window === false ? passThrough('context-window') : withPrefix('contextWindow', () => contextWindow(window)),
-      },
-      {
-        name: 'token-truncation',
-        fn: tokenLimit === false ? passThrough('token-truncation') : withPrefix('tokenLimit', () => tokenTruncation(tokenLimit)),
-      },
-      {
-        name: 'provider-call',
-        fn: providerCall(provider, {
-          ...(options.model === undefined ? {} : { model: options.model }),
-          ...(options.pricing === undefined ? {} : { pricing: options.pricing }),
-          ...(options.tools === undefined ? {} : { tools: options.tools }),
-          saveOnAbort,
-        }),
-      },
-      {
-        name: 'state-save',
-        fn: stateSave(store, {
-          ...(options.saveRetry === undefined ? {} : { retry: options.saveRetry }),
-          onError: onSaveError,
-        }),
-      },
-    ]
+    this.#entries = builtInStack(options, store, { onLoadError, onSaveError, saveOnAbort })
   }
 
   /**
@@ -473,6 +435,60 @@ export class Pipeline extends PipelineEmitter {
     }
     const names = entries.map((entry) => entry.name)
     return { plain: compose(fns, undefined, names), traced: compose(fns, hooks, names) }
+  }
+}
+
+/** The fixed stack of `new Pipeline(options)`; a disabled policy keeps its name as a pass-through. */
+function builtInStack(
+  options: PipelineOptions,
+  store: StateStore,
+  modes: { onLoadError: 'throw' | 'start-fresh'; onSaveError: 'throw' | 'warn'; saveOnAbort: 'none' | 'partial' },
+): Entry[] {
+  const { provider, contextWindow: window = { maxMessages: 20 }, tokenLimit = false } = options
+  // One more than the window can keep besides the input: then the window's report
+  // (dropped > 0) tells that older history exists, for the price of one message.
+  const loadOptions = window === false ? {} : { last: window.maxMessages }
+  return [
+    { name: 'state-load', fn: stateLoad(store, { ...loadOptions, onError: modes.onLoadError }) },
+    {
+      name: 'context-window',
+      fn: window === false ? passThrough('context-window') : withPrefix('contextWindow', () => contextWindow(window)),
+    },
+    {
+      name: 'token-truncation',
+      fn: tokenLimit === false ? passThrough('token-truncation') : withPrefix('tokenLimit', () => tokenTruncation(tokenLimit)),
+    },
+    {
+      name: 'provider-call',
+      fn: providerCall(provider, {
+        ...(options.model === undefined ? {} : { model: options.model }),
+        ...(options.pricing === undefined ? {} : { pricing: options.pricing }),
+        ...(options.tools === undefined ? {} : { tools: options.tools }),
+        saveOnAbort: modes.saveOnAbort,
+      }),
+    },
+    {
+      name: 'state-save',
+      fn: stateSave(store, {
+        ...(options.saveRetry === undefined ? {} : { retry: options.saveRetry }),
+        onError: modes.onSaveError,
+      }),
+    },
+  ]
+}
+
+/** Keeps a disabled built-in's slot, so `use({ before: 'token-truncation' })` works whatever is configured. */
+function passThrough(name: string): Middleware {
+  return named(name, async (_ctx, next) => next())
+}
+
+/** Runs a factory, naming its options as the pipeline's (`maxMessages` → `contextWindow.maxMessages`) in a TypeError. */
+function withPrefix<T>(prefix: string, build: () => T): T {
+  try {
+    return build()
+  } catch (error) {
+    if (error instanceof TypeError) throw new TypeError(error.message.replace(/`([^`]+)`/, `\`${prefix}.$1\``))
+    throw error
   }
 }
 
