@@ -7,6 +7,7 @@ import { compose, named, type ComposeHooks } from './compose.js'
 import { PipelineEmitter } from './events.js'
 import { AbortError, PipelineClosedError, PromptlineError } from './errors.js'
 import { TurnContext } from './turn-context.js'
+import { readTurn, type TurnInput } from './turn-input.js'
 import { MemoryStore } from './stores/memory.js'
 import { assertStore } from './stores/assert-store.js'
 import { assertProvider } from './providers/assert-provider.js'
@@ -16,12 +17,8 @@ import {
   assertOneOf,
   assertOptionsObject,
   assertPositiveInteger,
-  assertMessages,
-  assertSessionId,
-  ROLES,
   show,
 } from './validate.js'
-import { copyMessages } from './messages.js'
 import { stateLoad } from '../middleware/state-load.js'
 import { contextWindow } from '../middleware/context-window.js'
 import { tokenTruncation } from '../middleware/token-truncation.js'
@@ -513,66 +510,4 @@ function checkTimeout(timeoutMs: unknown): number | false {
   if (timeoutMs === false) return false
   assertPositiveInteger(timeoutMs, 'timeoutMs')
   return timeoutMs
-}
-
-interface TurnInput {
-  inputs: Message[]
-  signal: AbortSignal | undefined
-}
-
-/** Validates either form of `execute`/`stream` arguments. */
-function readTurn(sessionId: unknown, roleOrMessages: unknown, contentOrOptions: unknown, options: unknown): TurnInput {
-  assertSessionId(sessionId, 'sessionId')
-  if (!Array.isArray(roleOrMessages)) {
-    const input = checkTurn(roleOrMessages, contentOrOptions, options)
-    return { inputs: [input], signal: (options as ExecuteOptions | undefined)?.signal }
-  }
-  assertMessages(roleOrMessages, 'messages')
-  if (roleOrMessages.length === 0) throw new TypeError('Expected `messages` to hold at least one message, got `[]`.')
-  for (const [i, message] of roleOrMessages.entries()) {
-    if (message.role === 'tool' && (typeof message.toolCallId !== 'string' || message.toolCallId.length === 0)) {
-      throw new TypeError(`Expected \`messages[${i}].toolCallId\` to be a non-empty string on a tool message, got \`${show(message.toolCallId)}\`.`)
-    }
-  }
-  if (options !== undefined) {
-    throw new TypeError('Expected the options as the third argument when passing `messages`, got a fourth argument.')
-  }
-  assertOptionsObject(contentOrOptions, 'options')
-  const { signal, ...rest } = (contentOrOptions ?? {}) as TurnOptions & Record<string, unknown>
-  const unknown = Object.keys(rest)
-  if (unknown.length > 0) throw new TypeError(`Unknown option \`options.${unknown[0]}\` with \`messages\`; only \`signal\` applies.`)
-  checkSignal(signal)
-  return { inputs: copyMessages(roleOrMessages), signal }
-}
-
-function checkSignal(signal: unknown): asserts signal is AbortSignal | undefined {
-  if (signal !== undefined && !(signal instanceof AbortSignal)) {
-    throw new TypeError(`Expected \`options.signal\` to be an AbortSignal, got \`${show(signal)}\`.`)
-  }
-}
-
-function checkTurn(role: unknown, content: unknown, options: unknown): Message {
-  assertOneOf(role, ROLES, 'role')
-  if (typeof content !== 'string') throw new TypeError(`Expected \`content\` to be a string, got \`${show(content)}\`.`)
-  assertOptionsObject(options, 'options')
-  const { signal, toolCallId, name, metadata } = (options ?? {}) as ExecuteOptions
-  checkSignal(signal)
-  const input: Message = { role, content }
-  if (role === 'tool') {
-    assertNonEmptyString(toolCallId, 'options.toolCallId')
-    input.toolCallId = toolCallId
-  } else if (toolCallId !== undefined) {
-    throw new TypeError(`Expected \`options.toolCallId\` only with role 'tool', got it with role '${role}'.`)
-  }
-  if (name !== undefined) {
-    assertNonEmptyString(name, 'options.name')
-    input.name = name
-  }
-  if (metadata !== undefined) {
-    if (metadata === null || typeof metadata !== 'object' || Array.isArray(metadata)) {
-      throw new TypeError(`Expected \`options.metadata\` to be an object, got \`${show(metadata)}\`.`)
-    }
-    input.metadata = metadata
-  }
-  return input
 }
