@@ -5,6 +5,8 @@ import { assertNonNegativeNumber, show } from './validate.js'
 export interface ModelPrice {
   input: number
   output: number
+  /** Input tokens served from the provider's prompt cache; billed at `input` when absent. */
+  cachedInput?: number
 }
 
 /** Prices by model name, as the provider reports the model. */
@@ -12,30 +14,30 @@ export type PricingTable = Readonly<Record<string, ModelPrice>>
 
 /**
  * OpenAI's published list prices (USD per million tokens, standard tier, checked
- * 2025) for the models most used through this library. Deliberately short: a model
- * that is not here has no price (`costUsd: undefined`) rather than a guess. Pass
- * `pricing` to the pipeline to add or override entries.
+ * 2025) for the models most used through this library, with the discounted price of
+ * cached input tokens. Deliberately short: a model that is not here has no price
+ * (`costUsd: undefined`) rather than a guess. Pass `pricing` to the pipeline to add
+ * or override entries.
  *
- * Not modelled: cached input tokens (billed at a discount, so the cost of a turn
- * that hit the prompt cache is overestimated), the Batch and Flex tiers, and the
- * self-hosted models of compatible servers (Ollama, vLLM…), which report their own
- * model names and therefore cost `undefined` unless priced through `pricing`.
+ * Not modelled: the Batch and Flex tiers, and the self-hosted models of compatible
+ * servers (Ollama, vLLM…), which report their own model names and therefore cost
+ * `undefined` unless priced through `pricing`.
  */
 export const DEFAULT_PRICING: PricingTable = Object.freeze({
-  'gpt-4o': { input: 2.5, output: 10 },
-  // The first gpt-4o snapshot kept its launch price; the later ones cost what `gpt-4o` costs.
+  'gpt-4o': { input: 2.5, output: 10, cachedInput: 1.25 },
+  // The first gpt-4o snapshot kept its launch price (and predates prompt caching).
   'gpt-4o-2024-05-13': { input: 5, output: 15 },
-  'gpt-4o-mini': { input: 0.15, output: 0.6 },
-  'gpt-4.1': { input: 2, output: 8 },
-  'gpt-4.1-mini': { input: 0.4, output: 1.6 },
-  'gpt-4.1-nano': { input: 0.1, output: 0.4 },
-  'gpt-5': { input: 1.25, output: 10 },
-  'gpt-5-mini': { input: 0.25, output: 2 },
-  'gpt-5-nano': { input: 0.05, output: 0.4 },
-  'o1': { input: 15, output: 60 },
-  'o3': { input: 2, output: 8 },
-  'o3-mini': { input: 1.1, output: 4.4 },
-  'o4-mini': { input: 1.1, output: 4.4 },
+  'gpt-4o-mini': { input: 0.15, output: 0.6, cachedInput: 0.075 },
+  'gpt-4.1': { input: 2, output: 8, cachedInput: 0.5 },
+  'gpt-4.1-mini': { input: 0.4, output: 1.6, cachedInput: 0.1 },
+  'gpt-4.1-nano': { input: 0.1, output: 0.4, cachedInput: 0.025 },
+  'gpt-5': { input: 1.25, output: 10, cachedInput: 0.125 },
+  'gpt-5-mini': { input: 0.25, output: 2, cachedInput: 0.025 },
+  'gpt-5-nano': { input: 0.05, output: 0.4, cachedInput: 0.005 },
+  'o1': { input: 15, output: 60, cachedInput: 7.5 },
+  'o3': { input: 2, output: 8, cachedInput: 0.5 },
+  'o3-mini': { input: 1.1, output: 4.4, cachedInput: 0.55 },
+  'o4-mini': { input: 1.1, output: 4.4, cachedInput: 0.275 },
   'gpt-3.5-turbo': { input: 0.5, output: 1.5 },
 })
 
@@ -53,10 +55,15 @@ export function resolvePrice(model: string | undefined, table: PricingTable): Mo
   return undated !== model && Object.hasOwn(table, undated) ? table[undated] : undefined
 }
 
-/** Cost in USD of `usage` at `price`; `undefined` when either is unknown. */
+/**
+ * Cost in USD of `usage` at `price`; `undefined` when either is unknown. Cached
+ * input tokens are billed at `price.cachedInput` (at `price.input` without one).
+ */
 export function costOf(usage: Usage | undefined, price: ModelPrice | undefined): number | undefined {
   if (usage === undefined || price === undefined) return undefined
-  return (usage.inputTokens * price.input + usage.outputTokens * price.output) / 1_000_000
+  const cached = Math.min(usage.cachedInputTokens ?? 0, usage.inputTokens)
+  const input = (usage.inputTokens - cached) * price.input + cached * (price.cachedInput ?? price.input)
+  return (input + usage.outputTokens * price.output) / 1_000_000
 }
 
 export function assertPricingTable(value: unknown, name: string): asserts value is PricingTable {
@@ -67,8 +74,9 @@ export function assertPricingTable(value: unknown, name: string): asserts value 
     if (price === null || typeof price !== 'object') {
       throw new TypeError(`Expected \`${name}['${model}']\` to be { input, output }, got \`${show(price)}\`.`)
     }
-    const { input, output } = price as Record<string, unknown>
+    const { input, output, cachedInput } = price as Record<string, unknown>
     assertNonNegativeNumber(input, `${name}['${model}'].input`)
     assertNonNegativeNumber(output, `${name}['${model}'].output`)
+    if (cachedInput !== undefined) assertNonNegativeNumber(cachedInput, `${name}['${model}'].cachedInput`)
   }
 }

@@ -29,6 +29,8 @@ export interface Message {
 export interface Usage {
   inputTokens: number
   outputTokens: number
+  /** Of `inputTokens`, how many the provider served from its prompt cache (billed at a discount). */
+  cachedInputTokens?: number
   /** `true` when the provider reported no usage and the tokens were counted locally. */
   estimated?: boolean
 }

@@ -48,6 +48,23 @@ describe.each([
     ])
   })
 
+  it('reports prompt-cache hits and bills them at the cached input price', async () => {
+    const { pipe } = setup(server, {
+      provider: { model: 'acme-chat' },
+      pipeline: { pricing: { 'acme-chat': { input: 0.2, output: 0.8, cachedInput: 0.05 } } },
+    })
+    server.enqueue({
+      kind: 'reply',
+      content: 'Cached.',
+      usage: { ...USAGE, prompt_tokens_details: { cached_tokens: 600 } },
+    })
+
+    const result = await turn(pipe, streamed)
+
+    expect(result.usage).toStrictEqual({ inputTokens: 1000, outputTokens: 500, cachedInputTokens: 600 })
+    expect(result.costUsd).toBeCloseTo((400 * 0.2 + 600 * 0.05 + 500 * 0.8) / 1e6, 12)
+  })
+
   it('prices a dated snapshot the server reports as its undated model', async () => {
     const { pipe, of } = setup(server)
     server.enqueue({ kind: 'reply', content: 'Hi!', model: 'gpt-4o-mini-2024-07-18', usage: USAGE })

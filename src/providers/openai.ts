@@ -543,9 +543,12 @@ function fromOpenAIMessage(message: ChatCompletion.Choice['message']): Message {
 
 function toUsage(usage: unknown): Usage | undefined {
   if (!isRecord(usage)) return undefined
-  const { prompt_tokens: input, completion_tokens: output } = usage
+  const { prompt_tokens: input, completion_tokens: output, prompt_tokens_details: details } = usage
   if (typeof input !== 'number' || typeof output !== 'number') return undefined
-  return { inputTokens: input, outputTokens: output }
+  const cached = isRecord(details) ? details.cached_tokens : undefined
+  return typeof cached === 'number' && cached > 0
+    ? { inputTokens: input, outputTokens: output, cachedInputTokens: cached }
+    : { inputTokens: input, outputTokens: output }
 }
 
 function modelOf(reported: unknown, requested: string): string {

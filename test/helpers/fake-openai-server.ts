@@ -40,6 +40,7 @@ export interface FakeUsage {
   prompt_tokens: number
   completion_tokens: number
   total_tokens?: number
+  prompt_tokens_details?: { cached_tokens?: number }
 }
 
 /** Answer with a chat completion (or a stream of chunks when the request asked for one). */

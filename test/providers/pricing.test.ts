@@ -3,14 +3,14 @@ import { assertPricingTable, costOf, DEFAULT_PRICING, resolvePrice } from '../..
 
 describe('default pricing', () => {
   it('charges OpenAI list prices, per million tokens', () => {
-    expect(resolvePrice('gpt-4o', DEFAULT_PRICING)).toEqual({ input: 2.5, output: 10 })
-    expect(resolvePrice('gpt-4o-mini', DEFAULT_PRICING)).toEqual({ input: 0.15, output: 0.6 })
+    expect(resolvePrice('gpt-4o', DEFAULT_PRICING)).toEqual({ input: 2.5, output: 10, cachedInput: 1.25 })
+    expect(resolvePrice('gpt-4o-mini', DEFAULT_PRICING)).toEqual({ input: 0.15, output: 0.6, cachedInput: 0.075 })
     expect(costOf({ inputTokens: 1_000_000, outputTokens: 1_000_000 }, resolvePrice('gpt-4o-mini', DEFAULT_PRICING))).toBeCloseTo(0.75)
   })
 
   it('prices a dated snapshot like its model, except the snapshots priced differently', () => {
-    expect(resolvePrice('gpt-4o-mini-2024-07-18', DEFAULT_PRICING)).toEqual({ input: 0.15, output: 0.6 })
-    expect(resolvePrice('gpt-4o-2024-11-20', DEFAULT_PRICING)).toEqual({ input: 2.5, output: 10 })
+    expect(resolvePrice('gpt-4o-mini-2024-07-18', DEFAULT_PRICING)).toEqual({ input: 0.15, output: 0.6, cachedInput: 0.075 })
+    expect(resolvePrice('gpt-4o-2024-11-20', DEFAULT_PRICING)).toEqual({ input: 2.5, output: 10, cachedInput: 1.25 })
     expect(resolvePrice('gpt-4o-2024-05-13', DEFAULT_PRICING)).toEqual({ input: 5, output: 15 })
   })
 
@@ -24,5 +24,24 @@ describe('default pricing', () => {
   it('is a valid, frozen table', () => {
     expect(() => assertPricingTable(DEFAULT_PRICING, 'DEFAULT_PRICING')).not.toThrow()
     expect(Object.isFrozen(DEFAULT_PRICING)).toBe(true)
+  })
+})
+
+describe('cached input tokens', () => {
+  it('are billed at cachedInput, the rest of the input at input', () => {
+    const price = { input: 2.5, output: 10, cachedInput: 1.25 }
+    const usage = { inputTokens: 1_000_000, outputTokens: 0, cachedInputTokens: 400_000 }
+    expect(costOf(usage, price)).toBeCloseTo(600_000 * 2.5e-6 + 400_000 * 1.25e-6)
+  })
+
+  it('are billed at input when the price has no cachedInput, and never beyond inputTokens', () => {
+    expect(costOf({ inputTokens: 100, outputTokens: 0, cachedInputTokens: 100 }, { input: 1, output: 1 })).toBeCloseTo(100e-6)
+    expect(costOf({ inputTokens: 100, outputTokens: 0, cachedInputTokens: 500 }, { input: 2, output: 1, cachedInput: 1 })).toBeCloseTo(100e-6)
+  })
+
+  it('a bad cachedInput price is a TypeError naming it', () => {
+    expect(() => assertPricingTable({ m: { input: 1, output: 1, cachedInput: -1 } }, 'pricing')).toThrow(
+      /`pricing\['m'\]\.cachedInput`.*-1/,
+    )
   })
 })
