@@ -33,7 +33,7 @@ console.log(`fine-tune: $${(await tuned.execute('s', 'user', 'Hi')).costUsd?.toF
 // A model with no price gets costUsd: undefined, never a guess.
 const unknown = new Pipeline({ provider: new MockProvider({ model: 'my-local-llama' }) })
 console.log(`unknown model: ${(await unknown.execute('s', 'user', 'Hi')).costUsd}`) // unknown model: undefined
-console.log(`DEFAULT_PRICING['gpt-4o-mini']: ${JSON.stringify(DEFAULT_PRICING['gpt-4o-mini'])}`) // {"input":0.15,"output":0.6}
+console.log(`DEFAULT_PRICING['gpt-4o-mini']: ${JSON.stringify(DEFAULT_PRICING['gpt-4o-mini'])}`) // {"input":0.15,"output":0.6,"cachedInput":0.075}
 
 // A provider that reports no usage: the pipeline counts tokens itself and marks them estimated.
 const quiet: Provider = {

@@ -133,7 +133,7 @@ describe.concurrent('examples', { timeout: 60_000 }, () => {
     expect(lines[3]).toMatch(/^fine-tune: \$0\.\d{8}$/)
     expect(lines.slice(4)).toEqual([
       'unknown model: undefined',
-      `DEFAULT_PRICING['gpt-4o-mini']: {"input":0.15,"output":0.6}`,
+      `DEFAULT_PRICING['gpt-4o-mini']: {"input":0.15,"output":0.6,"cachedInput":0.075}`,
       // Counted locally with gpt-4o's tokenizer: 3 priming + 4 + 1 ("Hi") in, 4 out; $2.50 / $10 per million.
       'estimated usage: {"inputTokens":8,"outputTokens":4,"estimated":true}, $0.00006000',
     ])
