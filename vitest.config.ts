@@ -12,5 +12,7 @@ export default defineConfig({
     // Redis servers are started per suite; two cores are plenty for a few forks.
     pool: 'forks',
     maxWorkers: 2,
+    // The JSON report lets .ci/run print a plain "N passed, N failed" closing line.
+    reporters: ['default', ['json', { outputFile: '.tmp/vitest-report.json' }]],
   },
 })
