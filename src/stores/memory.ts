@@ -110,9 +110,7 @@ export class MemoryStore implements StateStore {
 
   async load(sessionId: string, options?: LoadOptions): Promise<Message[]> {
     assertSessionId(sessionId)
-    // `as unknown`: narrowing `LoadOptions | undefined` by the assertion's
-    // `Record<string, unknown> | undefined` would leave `undefined` alone.
-    assertOptionsObject(options as unknown, 'options')
+    assertOptionsObject(options, 'options')
     const last = options?.last
     if (last !== undefined) assertPositiveInteger(last, 'last')
     this.#assertOpen()
@@ -144,7 +142,7 @@ export class MemoryStore implements StateStore {
   async append(sessionId: string, messages: Message[], options?: AppendOptions): Promise<number> {
     assertSessionId(sessionId)
     assertMessages(messages)
-    assertOptionsObject(options as unknown, 'options')
+    assertOptionsObject(options, 'options')
     const key = options?.idempotencyKey
     if (key !== undefined) assertNonEmptyString(key, 'idempotencyKey')
     this.#assertOpen()
@@ -193,7 +191,7 @@ export class MemoryStore implements StateStore {
    * are skipped, sessions created during it are not yielded.
    */
   async *list(options?: ListOptions): AsyncIterable<string> {
-    assertOptionsObject(options as unknown, 'options')
+    assertOptionsObject(options, 'options')
     const limit = options?.limit
     if (limit !== undefined) assertPositiveInteger(limit, 'limit')
     this.#assertOpen()

@@ -555,7 +555,7 @@ export class RedisStore implements StateStore {
   async *list(options?: ListOptions): AsyncIterable<string> {
     // Validated here, inside the generator: a bad argument rejects the first
     // `next()` instead of throwing synchronously, like every other method.
-    assertOptionsObject(options as unknown, 'options')
+    assertOptionsObject(options, 'options')
     const limit = options?.limit ?? Number.POSITIVE_INFINITY
     if (options?.limit !== undefined) assertPositiveInteger(options.limit, 'limit')
     this.#assertOpen()
