@@ -1,7 +1,8 @@
 import type { ExecutionContext, Middleware } from '../src/context.js'
+import { turnAbortError } from '../src/context.js'
 import type { Message, Provider, ProviderRequest, ProviderResponse, ToolDefinition, Usage } from '../src/types.js'
 import { named } from '../src/compose.js'
-import { AbortError, PromptlineError, ProviderError } from '../src/errors.js'
+import { PromptlineError, ProviderError } from '../src/errors.js'
 import { assertPricingTable, costOf, DEFAULT_PRICING, resolvePrice, type PricingTable } from '../src/pricing.js'
 import { getTokenCounter, isKnownChatModel } from '../src/tokens.js'
 import {
@@ -78,10 +79,10 @@ export function providerCall(provider: Provider, options: ProviderCallOptions = 
       response = ctx.onDelta === undefined ? await provider.complete(request) : await streamReply(provider, request, ctx.onDelta, partial)
     } catch (error) {
       if (!ctx.signal.aborted) throw asProviderError(provider, error)
-      if (saveOnAbort === 'none' || partial.text.length === 0) throw asAbortError(ctx, error)
+      if (saveOnAbort === 'none' || partial.text.length === 0) throw turnAbortError(ctx, error)
       response = { message: { role: 'assistant', content: partial.text, metadata: { aborted: true } }, finishReason: 'aborted' }
     }
-    if (response.message.metadata?.aborted !== true && ctx.signal.aborted) throw asAbortError(ctx, ctx.signal.reason)
+    if (response.message.metadata?.aborted !== true && ctx.signal.aborted) throw turnAbortError(ctx, ctx.signal.reason)
 
     const message = response.message
     ctx.response = message
@@ -99,7 +100,7 @@ export function providerCall(provider: Provider, options: ProviderCallOptions = 
       durationMs: performance.now() - started,
     })
     await next()
-    if (message.metadata?.aborted === true) throw asAbortError(ctx, ctx.signal.reason)
+    if (message.metadata?.aborted === true) throw turnAbortError(ctx, ctx.signal.reason)
   })
 }
 
@@ -171,10 +172,3 @@ function asProviderError(provider: Provider, error: unknown): Error {
   return new ProviderError(provider.name, message, { cause: error })
 }
 
-/** The turn's own `AbortError`, saying whether it timed out; the signal's reason is the cause. */
-function asAbortError(ctx: ExecutionContext, cause: unknown): PromptlineError {
-  const reason: unknown = ctx.signal.reason ?? cause
-  const timedOut = reason instanceof Error && reason.name === 'TimeoutError'
-  const what = timedOut ? reason.message : 'was aborted'
-  return new AbortError(`Turn of session \`${ctx.sessionId}\` ${what}`, { cause: reason })
-}

@@ -1,5 +1,5 @@
 import type { Message, Usage } from './types.js'
-import { PromptlineError } from './errors.js'
+import { AbortError, PromptlineError } from './errors.js'
 import type { EventPayload, PipelineEventName } from './events.js'
 
 /** What one trimming policy did to the provider view. */
@@ -148,4 +148,15 @@ export function resultOf(ctx: ExecutionContext): ExecuteResult {
     trimmed: ctx.trimmed,
     durationMs: performance.now() - ctx.startedAt,
   }
+}
+
+/**
+ * The `AbortError` of an aborted turn, saying whether it timed out; the signal's
+ * reason (else `cause`) is its cause. The pipeline and `provider-call` both use it,
+ * so an aborted turn reads the same wherever it stopped.
+ */
+export function turnAbortError(ctx: ExecutionContext, cause?: unknown): AbortError {
+  const reason: unknown = ctx.signal.reason ?? cause
+  const timedOut = reason instanceof Error && reason.name === 'TimeoutError'
+  return new AbortError(`Turn of session \`${ctx.sessionId}\` ${timedOut ? reason.message : 'was aborted'}`, { cause: reason })
 }

@@ -2,6 +2,7 @@ export { Pipeline, BUILT_IN_MIDDLEWARE, type PipelineOptions, type ChainOptions,
 export { compose, named, type ComposeHooks } from './compose.js'
 export {
   resultOf,
+  turnAbortError,
   type ExecutionContext,
   type ExecuteOptions,
   type TurnOptions,

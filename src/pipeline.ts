@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto'
 import type { ExecuteOptions, ExecuteResult, ExecutionContext, Middleware, StreamChunk, TurnOptions } from './context.js'
-import { resultOf } from './context.js'
+import { resultOf, turnAbortError } from './context.js'
 import type { Message, Provider, Role, StateStore, ToolDefinition } from './types.js'
 import type { PricingTable } from './pricing.js'
 import { compose, named, type ComposeHooks } from './compose.js'
@@ -397,14 +397,14 @@ export class Pipeline extends PipelineEmitter {
     ctx.emit('execution:start', { role: ctx.input.role, streaming: onDelta !== undefined })
     let result: ExecuteResult
     try {
-      if (ctx.signal.aborted) throw abortErrorOf(ctx)
+      if (ctx.signal.aborted) throw turnAbortError(ctx)
       const chain = (this.#chainCache ??= this.#compose())
       const traced = this.listenerCount('middleware:start') + this.listenerCount('middleware:end') > 0
       await (traced ? chain.traced : chain.plain)(ctx)
-      if (!ctx.saved && ctx.signal.aborted) throw abortErrorOf(ctx)
+      if (!ctx.saved && ctx.signal.aborted) throw turnAbortError(ctx)
       result = resultOf(ctx)
     } catch (error) {
-      const failure = ctx.signal.aborted && !(error instanceof PromptlineError) ? abortErrorOf(ctx, error) : error
+      const failure = ctx.signal.aborted && !(error instanceof PromptlineError) ? turnAbortError(ctx, error) : error
       ctx.emit('execution:end', { durationMs: performance.now() - ctx.startedAt, saved: ctx.saved, error: failure })
       throw failure
     } finally {
@@ -490,12 +490,6 @@ function withPrefix<T>(prefix: string, build: () => T): T {
 }
 
 function settle(): void {}
-
-function abortErrorOf(ctx: ExecutionContext, cause?: unknown): AbortError {
-  const reason: unknown = ctx.signal.reason ?? cause
-  const timedOut = reason instanceof Error && reason.name === 'TimeoutError'
-  return new AbortError(`Turn of session \`${ctx.sessionId}\` ${timedOut ? reason.message : 'was aborted'}`, { cause: reason })
-}
 
 function systemMessages(systemPrompt: unknown): readonly Message[] {
   if (systemPrompt === undefined) return []
