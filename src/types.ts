@@ -37,7 +37,12 @@ export interface Usage {
 
 export interface LoadOptions {
   /** Only the newest `last` messages (a positive integer). Omitted: the whole history. */
-  last?: number
+  last?: number | undefined
+  /**
+   * The turn's signal: a store should stop waiting (and reject with the signal's
+   * reason) once it aborts. The pipeline never waits past its deadline either way.
+   */
+  signal?: AbortSignal | undefined
 }
 
 export interface AppendOptions {
@@ -46,7 +51,12 @@ export interface AppendOptions {
    * session is a no-op that returns the current length. `state-save` passes the
    * turn's execution id, so a retried save never duplicates a turn.
    */
-  idempotencyKey?: string
+  idempotencyKey?: string | undefined
+  /**
+   * The turn's signal. A store may stop waiting once it aborts, but a write it
+   * already sent may still land: that is why appends are idempotent.
+   */
+  signal?: AbortSignal | undefined
 }
 
 export interface ListOptions {

@@ -72,6 +72,70 @@ export function assertOptionsObject(value: unknown, name: string): asserts value
   if (value === null || typeof value !== 'object' || Array.isArray(value)) throw expected(name, 'an object', value)
 }
 
+/**
+ * The longest delay Node's timers honour (2^31 - 1 ms, about 24.8 days); a longer
+ * one fires after ~1 ms. Every duration option is checked against it.
+ */
+export const MAX_TIMER_MS = 2_147_483_647
+
+/** Throws unless `value` is a whole number of milliseconds in `[min, MAX_TIMER_MS]`. */
+export function assertDuration(value: unknown, name: string, min = 1): asserts value is number {
+  if (!Number.isSafeInteger(value) || (value as number) < min || (value as number) > MAX_TIMER_MS) {
+    throw expected(name, `an integer number of milliseconds from ${min} to ${MAX_TIMER_MS}`, value)
+  }
+}
+
+/** Edit distance, for "did you mean" suggestions; only ever run on short option names. */
+function editDistance(a: string, b: string): number {
+  let previous = Array.from({ length: b.length + 1 }, (_, j) => j)
+  for (let i = 1; i <= a.length; i++) {
+    const current = [i]
+    for (let j = 1; j <= b.length; j++) {
+      const cost = a[i - 1]?.toLowerCase() === b[j - 1]?.toLowerCase() ? 0 : 1
+      current[j] = Math.min((previous[j] ?? 0) + 1, (current[j - 1] ?? 0) + 1, (previous[j - 1] ?? 0) + cost)
+    }
+    previous = current
+  }
+  return previous[b.length] ?? 0
+}
+
+/** The allowed name closest to `key`, when it is close enough to be a likely typo. */
+export function closestName(key: string, allowed: readonly string[]): string | undefined {
+  const lower = key.toLowerCase()
+  // A shortened or lengthened name (`reserve` for `reserveForResponse`) is the likeliest mistake.
+  const related = allowed.find((name) => name.toLowerCase().startsWith(lower) || lower.startsWith(name.toLowerCase()))
+  if (related !== undefined && lower.length >= 3) return related
+  let best: string | undefined
+  let bestDistance = Infinity
+  for (const name of allowed) {
+    const distance = editDistance(key, name)
+    if (distance < bestDistance) {
+      best = name
+      bestDistance = distance
+    }
+  }
+  return bestDistance <= Math.max(2, Math.floor(key.length / 3)) ? best : undefined
+}
+
+/**
+ * Throws a `TypeError` naming the first key of `value` that is not in `allowed`,
+ * with the closest allowed name when one is near: a misspelled option must never
+ * be silently ignored. `name` prefixes the key (`contextWindow.maxMesages`).
+ * Keys whose value is `undefined` are checked too: they are still typos.
+ */
+export function assertKnownKeys(value: object | undefined, allowed: readonly string[], name: string): void {
+  if (value === undefined) return
+  for (const key of Object.keys(value)) {
+    if (allowed.includes(key)) continue
+    const suggestion = closestName(key, allowed)
+    const where = name === '' ? `\`${key}\`` : `\`${name}.${key}\``
+    throw new TypeError(
+      `Unknown option ${where}${suggestion === undefined ? '.' : `; did you mean \`${suggestion}\`?`} ` +
+        `Expected one of ${allowed.map((a) => `\`${a}\``).join(', ')}.`,
+    )
+  }
+}
+
 export const ROLES: readonly Role[] = ['system', 'user', 'assistant', 'tool']
 
 function isPlainObject(value: unknown): value is Record<string, unknown> {
