@@ -3,7 +3,8 @@ import type { ExecutionContext, Middleware } from '../src/context.js'
 import { resultOf } from '../src/context.js'
 import type { StateStore } from '../src/types.js'
 import { named } from '../src/compose.js'
-import { StateCorruptError, StateSaveError } from '../src/errors.js'
+import { StateSaveError } from '../src/errors.js'
+import { isRetryableStoreError as retryable } from '../src/retryable.js'
 import { assertStore } from '../src/stores/assert-store.js'
 import { assertNonNegativeInteger, assertNonNegativeNumber, assertOneOf, assertOptionsObject, show } from '../src/validate.js'
 
@@ -120,11 +121,6 @@ export function stateSave(store: StateStore, options: StateSaveOptions = {}): Mi
     }
     await next()
   })
-}
-
-/** Errors a retry cannot fix: bad input and corrupt stored data. */
-function retryable(error: unknown): boolean {
-  return !(error instanceof TypeError) && !(error instanceof StateCorruptError)
 }
 
 /**
