@@ -1,7 +1,7 @@
 import type { Middleware } from '../src/context.js'
 import { named } from '../src/compose.js'
 import { trimView } from '../src/trim.js'
-import { assertOptionsObject, assertPositiveInteger } from '../src/validate.js'
+import { assertKnownKeys, assertOptionsObject, assertPositiveInteger } from '../src/validate.js'
 
 export interface ContextWindowOptions {
   /**
@@ -23,6 +23,7 @@ export interface ContextWindowOptions {
  */
 export function contextWindow(options: ContextWindowOptions): Middleware {
   assertOptionsObject(options, 'options')
+  assertKnownKeys(options, ['maxMessages'], '')
   const maxMessages = options?.maxMessages
   assertPositiveInteger(maxMessages, 'maxMessages')
 

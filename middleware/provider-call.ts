@@ -6,6 +6,7 @@ import { PromptlineError, ProviderError } from '../src/errors.js'
 import { assertPricingTable, costOf, DEFAULT_PRICING, resolvePrice, type PricingTable } from '../src/pricing.js'
 import { getTokenCounter, isKnownChatModel } from '../src/tokens.js'
 import {
+  assertKnownKeys,
   assertNonEmptyString,
   assertNonNegativeInteger,
   assertNonNegativeNumber,
@@ -39,6 +40,10 @@ export interface ProviderCallOptions {
   saveOnAbort?: 'none' | 'partial'
 }
 
+const PROVIDER_CALL_KEYS: readonly (keyof ProviderCallOptions)[] = [
+  'model', 'maxTokens', 'temperature', 'tools', 'pricing', 'saveOnAbort',
+]
+
 /**
  * Sends `ctx.messages` to the provider and records the reply (`ctx.response`,
  * `usage`, `model`, `costUsd`), adding it to the messages the turn stores. When the
@@ -54,6 +59,7 @@ export interface ProviderCallOptions {
 export function providerCall(provider: Provider, options: ProviderCallOptions = {}): Middleware {
   assertProvider(provider, 'provider')
   assertOptionsObject(options, 'options')
+  assertKnownKeys(options, PROVIDER_CALL_KEYS, '')
   const { model, maxTokens, temperature, pricing, tools, saveOnAbort = 'none' } = options
   if (tools !== undefined) assertToolDefinitions(tools, 'tools')
   // Frozen copies: every turn sends the same definitions, and nobody can change them between turns.

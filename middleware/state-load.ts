@@ -2,7 +2,7 @@ import type { Middleware } from '../src/context.js'
 import type { Message, StateStore } from '../src/types.js'
 import { named } from '../src/compose.js'
 import { StateLoadError } from '../src/errors.js'
-import { assertOneOf, assertOptionsObject, assertPositiveInteger } from '../src/validate.js'
+import { assertKnownKeys, assertOneOf, assertOptionsObject, assertPositiveInteger } from '../src/validate.js'
 import { assertStore } from '../src/stores/assert-store.js'
 
 export interface StateLoadOptions {
@@ -21,6 +21,8 @@ export interface StateLoadOptions {
   onError?: 'throw' | 'start-fresh'
 }
 
+const STATE_LOAD_KEYS: readonly (keyof StateLoadOptions)[] = ['last', 'onError']
+
 /**
  * Loads the session's history into `ctx.history` and puts it into the provider
  * view, after the pinned system messages and before the new input.
@@ -36,6 +38,7 @@ export interface StateLoadOptions {
 export function stateLoad(store: StateStore, options: StateLoadOptions = {}): Middleware {
   assertStore(store, 'store')
   assertOptionsObject(options, 'options')
+  assertKnownKeys(options, STATE_LOAD_KEYS, '')
   const { last, onError = 'throw' } = options
   if (last !== undefined) assertPositiveInteger(last, 'last')
   assertOneOf(onError, ['throw', 'start-fresh'], 'onError')

@@ -6,7 +6,15 @@ import { named } from '../src/compose.js'
 import { StateSaveError } from '../src/errors.js'
 import { isRetryableStoreError as retryable } from '../src/retryable.js'
 import { assertStore } from '../src/stores/assert-store.js'
-import { assertNonNegativeInteger, assertNonNegativeNumber, assertOneOf, assertOptionsObject, show } from '../src/validate.js'
+import {
+  assertKnownKeys,
+  assertNonNegativeInteger,
+  assertNonNegativeNumber,
+  assertOneOf,
+  assertOptionsObject,
+  definedOnly,
+  show,
+} from '../src/validate.js'
 
 /** The `p-retry` options `state-save` accepts. */
 export interface SaveRetryOptions {
@@ -46,17 +54,14 @@ export const DEFAULT_SAVE_RETRY: Readonly<RetrySchedule> = Object.freeze({
   randomize: true,
 })
 
-const RETRY_KEYS = new Set(['retries', 'minTimeout', 'maxTimeout', 'factor', 'randomize', 'maxRetryTime'])
+const RETRY_KEYS: readonly (keyof SaveRetryOptions)[] = ['retries', 'minTimeout', 'maxTimeout', 'factor', 'randomize', 'maxRetryTime']
+const STATE_SAVE_KEYS: readonly (keyof StateSaveOptions)[] = ['retry', 'onError']
 
 /** Validates `saveRetry` up front, as p-retry would only on first use. */
 export function assertSaveRetryOptions(value: unknown, name: string): asserts value is SaveRetryOptions | undefined {
   assertOptionsObject(value, name)
   if (value === undefined) return
-  for (const key of Object.keys(value)) {
-    if (!RETRY_KEYS.has(key)) {
-      throw new TypeError(`Unknown option \`${name}.${key}\`; expected one of ${[...RETRY_KEYS].join(', ')}.`)
-    }
-  }
+  assertKnownKeys(value, RETRY_KEYS, name)
   const { retries, minTimeout, maxTimeout, factor, randomize, maxRetryTime } = value as Record<string, unknown>
   if (retries !== undefined) assertNonNegativeInteger(retries, `${name}.retries`)
   if (minTimeout !== undefined) assertNonNegativeNumber(minTimeout, `${name}.minTimeout`)
@@ -90,10 +95,11 @@ export function assertSaveRetryOptions(value: unknown, name: string): asserts va
 export function stateSave(store: StateStore, options: StateSaveOptions = {}): Middleware {
   assertStore(store, 'store')
   assertOptionsObject(options, 'options')
+  assertKnownKeys(options, STATE_SAVE_KEYS, '')
   const { retry, onError = 'throw' } = options
   assertSaveRetryOptions(retry, 'retry')
   assertOneOf(onError, ['throw', 'warn'], 'onError')
-  const retryOptions: RetrySchedule = { ...DEFAULT_SAVE_RETRY, ...retry }
+  const retryOptions: RetrySchedule = { ...DEFAULT_SAVE_RETRY, ...definedOnly(retry) }
   // A minTimeout above the default maxTimeout raises the bound rather than being silently capped.
   if (retry?.maxTimeout === undefined) retryOptions.maxTimeout = Math.max(retryOptions.maxTimeout, retryOptions.minTimeout)
 

@@ -5,7 +5,7 @@ import { ContextOverflowError } from '../src/errors.js'
 import { unitStarts } from '../src/messages.js'
 import { assertKnownChatModel, getTokenCounter, type TokenCounter } from '../src/tokens.js'
 import { trimView } from '../src/trim.js'
-import { assertNonNegativeInteger, assertOptionsObject, assertPositiveInteger } from '../src/validate.js'
+import { assertKnownKeys, assertNonNegativeInteger, assertOptionsObject, assertPositiveInteger } from '../src/validate.js'
 
 export interface TokenTruncationOptions {
   /** The token budget of the whole request (view plus `reserveForResponse`). */
@@ -24,6 +24,8 @@ export interface TokenTruncationOptions {
   counter?: TokenCounter
 }
 
+const TOKEN_TRUNCATION_KEYS: readonly (keyof TokenTruncationOptions)[] = ['maxTokens', 'model', 'reserveForResponse', 'counter']
+
 /**
  * Keeps the provider view within `maxTokens - reserveForResponse` tokens, counted
  * with `gpt-tokenizer` in the chat format of `model`. System messages at the start
@@ -40,6 +42,7 @@ export interface TokenTruncationOptions {
  */
 export function tokenTruncation(options: TokenTruncationOptions): Middleware {
   assertOptionsObject(options, 'options')
+  assertKnownKeys(options, TOKEN_TRUNCATION_KEYS, '')
   const { maxTokens, model = 'gpt-4o', reserveForResponse = 0, counter } = options ?? {}
   assertPositiveInteger(maxTokens, 'maxTokens')
   assertNonNegativeInteger(reserveForResponse, 'reserveForResponse')

@@ -13,6 +13,7 @@ import { assertStore } from './stores/assert-store.js'
 import { assertProvider } from './providers/assert-provider.js'
 import {
   assertFunction,
+  assertKnownKeys,
   assertNonEmptyString,
   assertOneOf,
   assertOptionsObject,
@@ -94,10 +95,14 @@ interface Chain {
 /** Names of the built-in stack, in order. */
 export const BUILT_IN_MIDDLEWARE = ['state-load', 'context-window', 'token-truncation', 'provider-call', 'state-save'] as const
 
-const PIPELINE_KEYS = new Set([
+const PIPELINE_KEYS: readonly (keyof PipelineOptions)[] = [
   'provider', 'store', 'systemPrompt', 'contextWindow', 'tokenLimit', 'saveRetry', 'onLoadError',
   'onSaveError', 'timeoutMs', 'pricing', 'model', 'tools', 'saveOnAbort',
-])
+]
+const CHAIN_KEYS: readonly (keyof ChainOptions)[] = ['systemPrompt', 'timeoutMs']
+const USE_KEYS: readonly (keyof UseOptions)[] = ['name', 'before', 'after']
+const WINDOW_KEYS = ['maxMessages'] as const
+const TOKEN_LIMIT_KEYS = ['maxTokens', 'model', 'reserveForResponse'] as const
 
 const DEFAULT_TIMEOUT_MS = 30_000
 
@@ -142,17 +147,19 @@ export class Pipeline extends PipelineEmitter {
     if (options === null || typeof options !== 'object' || Array.isArray(options)) {
       throw new TypeError(`Expected \`options\` to be an object with a \`provider\`, got \`${show(options)}\`.`)
     }
-    for (const key of Object.keys(options)) {
-      if (!PIPELINE_KEYS.has(key)) throw new TypeError(`Unknown pipeline option \`${key}\`.`)
-    }
+    assertKnownKeys(options, PIPELINE_KEYS, '')
     const { provider, systemPrompt, contextWindow: window, tokenLimit = false } = options
     assertProvider(provider, 'provider')
     if (options.store !== undefined) assertStore(options.store, 'store')
     if (window !== undefined && window !== false) {
       assertOptionsObject(window, 'contextWindow')
+      assertKnownKeys(window, WINDOW_KEYS, 'contextWindow')
       assertPositiveInteger(window?.maxMessages, 'contextWindow.maxMessages')
     }
-    if (tokenLimit !== false) assertOptionsObject(tokenLimit, 'tokenLimit')
+    if (tokenLimit !== false) {
+      assertOptionsObject(tokenLimit, 'tokenLimit')
+      assertKnownKeys(tokenLimit, TOKEN_LIMIT_KEYS, 'tokenLimit')
+    }
     assertSaveRetryOptions(options.saveRetry, 'saveRetry')
     const { onLoadError = 'throw', onSaveError = 'throw', saveOnAbort = 'none' } = options
     assertOneOf(onLoadError, ['throw', 'start-fresh'], 'onLoadError')
@@ -179,11 +186,7 @@ export class Pipeline extends PipelineEmitter {
   static from(middleware: readonly Middleware[], options: ChainOptions = {}): Pipeline {
     if (!Array.isArray(middleware)) throw new TypeError(`Expected \`middleware\` to be an array of functions, got \`${show(middleware)}\`.`)
     assertOptionsObject(options, 'options')
-    for (const key of Object.keys(options)) {
-      if (key !== 'systemPrompt' && key !== 'timeoutMs') {
-        throw new TypeError(`Unknown \`Pipeline.from\` option \`${key}\`; expected systemPrompt or timeoutMs.`)
-      }
-    }
+    assertKnownKeys(options, CHAIN_KEYS, '')
     const entries: Entry[] = []
     for (const [i, fn] of middleware.entries()) {
       assertFunction(fn, `middleware[${i}]`)
@@ -218,6 +221,7 @@ export class Pipeline extends PipelineEmitter {
   use(fn: Middleware, options: UseOptions = {}): this {
     assertFunction(fn, 'fn')
     assertOptionsObject(options, 'options')
+    assertKnownKeys(options, USE_KEYS, '')
     const { before, after } = options
     if (before !== undefined && after !== undefined) {
       throw new TypeError('Expected only one of `before` and `after`, got both.')

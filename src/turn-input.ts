@@ -1,7 +1,9 @@
 import type { ExecuteOptions, TurnOptions } from './context.js'
 import type { Message } from './types.js'
-import { copyMessages } from './messages.js'
+import { copyMessage } from './messages.js'
+import { copyMetadata } from './metadata.js'
 import {
+  assertKnownKeys,
   assertMessages,
   assertNonEmptyString,
   assertOneOf,
@@ -10,6 +12,9 @@ import {
   ROLES,
   show,
 } from './validate.js'
+
+const EXECUTE_KEYS: readonly (keyof ExecuteOptions)[] = ['signal', 'toolCallId', 'name', 'metadata']
+const TURN_KEYS: readonly (keyof TurnOptions)[] = ['signal']
 
 /** The new messages of one turn, checked and copied, and the caller's signal. */
 export interface TurnInput {
@@ -26,20 +31,26 @@ export function readTurn(sessionId: unknown, roleOrMessages: unknown, contentOrO
   }
   assertMessages(roleOrMessages, 'messages')
   if (roleOrMessages.length === 0) throw new TypeError('Expected `messages` to hold at least one message, got `[]`.')
+  const inputs = new Array<Message>(roleOrMessages.length)
   for (const [i, message] of roleOrMessages.entries()) {
+    assertContent(message.role, message.content, `messages[${i}].content`)
     if (message.role === 'tool' && (typeof message.toolCallId !== 'string' || message.toolCallId.length === 0)) {
       throw new TypeError(`Expected \`messages[${i}].toolCallId\` to be a non-empty string on a tool message, got \`${show(message.toolCallId)}\`.`)
     }
+    const { metadata, ...fields } = message
+    const copy = copyMessage(fields)
+    if (metadata !== undefined) copy.metadata = copyMetadata(metadata, `messages[${i}].metadata`)
+    inputs[i] = copy
   }
   if (options !== undefined) {
     throw new TypeError('Expected the options as the third argument when passing `messages`, got a fourth argument.')
   }
   assertOptionsObject(contentOrOptions, 'options')
-  const { signal, ...rest } = (contentOrOptions ?? {}) as TurnOptions & Record<string, unknown>
-  const unknown = Object.keys(rest)
-  if (unknown.length > 0) throw new TypeError(`Unknown option \`options.${unknown[0]}\` with \`messages\`; only \`signal\` applies.`)
+  // With `messages`, each message carries its own toolCallId, name and metadata.
+  assertKnownKeys(contentOrOptions, TURN_KEYS, 'options')
+  const signal = (contentOrOptions as TurnOptions | undefined)?.signal
   checkSignal(signal)
-  return { inputs: copyMessages(roleOrMessages), signal }
+  return { inputs, signal }
 }
 
 function checkSignal(signal: unknown): asserts signal is AbortSignal | undefined {
@@ -51,7 +62,9 @@ function checkSignal(signal: unknown): asserts signal is AbortSignal | undefined
 function checkTurn(role: unknown, content: unknown, options: unknown): Message {
   assertOneOf(role, ROLES, 'role')
   if (typeof content !== 'string') throw new TypeError(`Expected \`content\` to be a string, got \`${show(content)}\`.`)
+  assertContent(role, content, 'content')
   assertOptionsObject(options, 'options')
+  assertKnownKeys(options, EXECUTE_KEYS, 'options')
   const { signal, toolCallId, name, metadata } = (options ?? {}) as ExecuteOptions
   checkSignal(signal)
   const input: Message = { role, content }
@@ -65,11 +78,18 @@ function checkTurn(role: unknown, content: unknown, options: unknown): Message {
     assertNonEmptyString(name, 'options.name')
     input.name = name
   }
-  if (metadata !== undefined) {
-    if (metadata === null || typeof metadata !== 'object' || Array.isArray(metadata)) {
-      throw new TypeError(`Expected \`options.metadata\` to be an object, got \`${show(metadata)}\`.`)
-    }
-    input.metadata = metadata
-  }
+  if (metadata !== undefined) input.metadata = copyMetadata(metadata, 'options.metadata')
   return input
+}
+
+/**
+ * A user or system message must say something: several providers (Anthropic's,
+ * Gemini's) reject an empty or whitespace-only text, and would do so only after
+ * the history was loaded, or in a later turn that resends it. An assistant message
+ * that only calls tools, and a tool result, may legitimately be empty.
+ */
+function assertContent(role: string, content: string, name: string): void {
+  if ((role === 'user' || role === 'system') && content.trim().length === 0) {
+    throw new TypeError(`Expected \`${name}\` of a ${role} message to be a non-empty string (not only whitespace), got \`${show(content)}\`.`)
+  }
 }

@@ -136,6 +136,21 @@ export function assertKnownKeys(value: object | undefined, allowed: readonly str
   }
 }
 
+/** `value`'s properties without `undefined` ones. */
+export type DefinedOnly<T> = { [K in keyof T]?: Exclude<T[K], undefined> }
+
+/**
+ * A shallow copy of `value` without its `undefined` properties, for spreading over
+ * defaults: an optional option set to `undefined` means "not given", so it must
+ * not replace the default (`{ ...DEFAULTS, ...options }` alone would).
+ */
+export function definedOnly<T extends object>(value: T | undefined): DefinedOnly<T> {
+  const result: Record<string, unknown> = {}
+  if (value === undefined) return result as DefinedOnly<T>
+  for (const [key, entry] of Object.entries(value)) if (entry !== undefined) result[key] = entry
+  return result as DefinedOnly<T>
+}
+
 export const ROLES: readonly Role[] = ['system', 'user', 'assistant', 'tool']
 
 function isPlainObject(value: unknown): value is Record<string, unknown> {

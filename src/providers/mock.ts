@@ -1,6 +1,6 @@
 import type { Message, Provider, ProviderChunk, ProviderRequest, ProviderResponse } from '../types.js'
 import { AbortError } from '../errors.js'
-import { assertNonEmptyString, assertNonNegativeNumber, assertOptionsObject, show } from '../validate.js'
+import { assertKnownKeys, assertNonEmptyString, assertNonNegativeNumber, assertOptionsObject, show } from '../validate.js'
 import { copyMessages } from '../messages.js'
 
 export type MockReply = string | string[] | ((messages: Message[]) => string | Promise<string>)
@@ -22,6 +22,8 @@ export interface MockProviderOptions {
   /** Reported as the answering model (for pricing). @default 'mock-model' */
   model?: string
 }
+
+const MOCK_PROVIDER_KEYS: readonly (keyof MockProviderOptions)[] = ['reply', 'latencyMs', 'name', 'model']
 
 /**
  * An offline provider for tests, demos and `npm start`. It records every request it
@@ -46,6 +48,7 @@ export class MockProvider implements Provider {
 
   constructor(options: MockProviderOptions = {}) {
     assertOptionsObject(options, 'options')
+    assertKnownKeys(options, MOCK_PROVIDER_KEYS, '')
     const { reply, latencyMs = 0, name = 'mock', model = 'mock-model' } = options
     if (reply !== undefined && typeof reply !== 'string' && typeof reply !== 'function') {
       if (!Array.isArray(reply) || reply.length === 0 || reply.some((r) => typeof r !== 'string')) {

@@ -2,6 +2,7 @@ import type { AppendOptions, ListOptions, LoadOptions, Message, StateStore } fro
 import { SessionExistsError, SessionNotFoundError, StoreClosedError } from '../errors.js'
 import { copyMessage } from '../messages.js'
 import {
+  assertKnownKeys,
   assertMessages,
   assertNonEmptyString,
   assertOptionsObject,
@@ -31,6 +32,11 @@ export interface MemoryStoreOptions {
    */
   maxMessages?: number
 }
+
+const MEMORY_STORE_KEYS: readonly (keyof MemoryStoreOptions)[] = ['ttlMs', 'maxSessions', 'maxMessages']
+const LOAD_KEYS: readonly (keyof LoadOptions)[] = ['last', 'signal']
+const APPEND_KEYS: readonly (keyof AppendOptions)[] = ['idempotencyKey', 'signal']
+const LIST_KEYS: readonly (keyof ListOptions)[] = ['limit']
 
 /**
  * Idempotency keys `append` remembers per session: the most recent ones. An older
@@ -98,6 +104,7 @@ export class MemoryStore implements StateStore {
 
   constructor(options: MemoryStoreOptions = {}) {
     assertOptionsObject(options, 'options')
+    assertKnownKeys(options, MEMORY_STORE_KEYS, 'options')
     const { ttlMs, maxSessions, maxMessages } = options
     if (ttlMs !== undefined) assertPositiveInteger(ttlMs, 'ttlMs')
     if (maxSessions !== undefined) assertPositiveInteger(maxSessions, 'maxSessions')
@@ -111,6 +118,7 @@ export class MemoryStore implements StateStore {
   async load(sessionId: string, options?: LoadOptions): Promise<Message[]> {
     assertSessionId(sessionId)
     assertOptionsObject(options, 'options')
+    assertKnownKeys(options, LOAD_KEYS, 'options')
     const last = options?.last
     if (last !== undefined) assertPositiveInteger(last, 'last')
     this.#assertOpen()
@@ -143,6 +151,7 @@ export class MemoryStore implements StateStore {
     assertSessionId(sessionId)
     assertMessages(messages)
     assertOptionsObject(options, 'options')
+    assertKnownKeys(options, APPEND_KEYS, 'options')
     const key = options?.idempotencyKey
     if (key !== undefined) assertNonEmptyString(key, 'idempotencyKey')
     this.#assertOpen()
@@ -192,6 +201,7 @@ export class MemoryStore implements StateStore {
    */
   async *list(options?: ListOptions): AsyncIterable<string> {
     assertOptionsObject(options, 'options')
+    assertKnownKeys(options, LIST_KEYS, 'options')
     const limit = options?.limit
     if (limit !== undefined) assertPositiveInteger(limit, 'limit')
     this.#assertOpen()
