@@ -1,6 +1,6 @@
 import type { ExecutionContext, Middleware } from '../src/context.js'
 import { turnAbortError } from '../src/context.js'
-import type { Message, Provider, ProviderRequest, ProviderResponse, ToolDefinition, Usage } from '../src/types.js'
+import type { Message, Provider, ProviderChunk, ProviderRequest, ProviderResponse, ToolDefinition, Usage } from '../src/types.js'
 import { named } from '../src/compose.js'
 import { PromptlineError, ProviderError } from '../src/errors.js'
 import { assertPricingTable, costOf, DEFAULT_PRICING, resolvePrice, type PricingTable } from '../src/pricing.js'
@@ -13,8 +13,11 @@ import {
   assertOneOf,
   assertOptionsObject,
   assertToolDefinitions,
+  show,
 } from '../src/validate.js'
 import { assertProvider } from '../src/providers/assert-provider.js'
+import { chunkProblem, PROVIDER_CHUNK_SHAPE, PROVIDER_RESPONSE_SHAPE, responseProblem } from '../src/providers/check-response.js'
+import { copyMetadata } from '../src/metadata.js'
 
 export interface ProviderCallOptions {
   /** Sent as `request.model`; the provider's own default applies when omitted. */
@@ -82,7 +85,10 @@ export function providerCall(provider: Provider, options: ProviderCallOptions = 
     const partial = { text: '' }
     let response: ProviderResponse
     try {
-      response = ctx.onDelta === undefined ? await provider.complete(request) : await streamReply(provider, request, ctx.onDelta, partial)
+      response =
+        ctx.onDelta === undefined
+          ? checkedResponse(provider, await provider.complete(request))
+          : await streamReply(provider, request, ctx.onDelta, partial)
     } catch (error) {
       if (!ctx.signal.aborted) throw asProviderError(provider, error)
       if (saveOnAbort === 'none' || partial.text.length === 0) throw turnAbortError(ctx, error)
@@ -118,21 +124,55 @@ async function streamReply(
 ): Promise<ProviderResponse> {
   const signal = request.signal
   if (provider.stream === undefined) {
-    const response = await provider.complete(request)
+    const response = checkedResponse(provider, await provider.complete(request))
     if (response.message.content.length > 0) await offer(onDelta, response.message.content, signal)
     return response
   }
-  for await (const chunk of provider.stream(request)) {
+  const stream: unknown = provider.stream(request)
+  if (stream === null || typeof stream !== 'object' || !(Symbol.asyncIterator in stream)) {
+    throw invalidResult(provider, 'stream() returned something that is not an async iterable', stream, PROVIDER_CHUNK_SHAPE)
+  }
+  let final: ProviderResponse | undefined
+  // Read to the end, past `done`: a chunk after it would be a reply the pipeline silently cut.
+  for await (const chunk of stream as AsyncIterable<unknown>) {
     // A provider may yield once more before it notices an abort: stop here instead.
     signal?.throwIfAborted()
-    if (chunk.type === 'delta') {
-      partial.text += chunk.text
-      await offer(onDelta, chunk.text, signal)
+    if (final !== undefined) throw invalidResult(provider, 'its stream yielded a chunk after `done`', chunk, PROVIDER_CHUNK_SHAPE)
+    const problem = chunkProblem(chunk)
+    if (problem !== undefined) throw invalidResult(provider, `its stream yielded an invalid chunk (${problem})`, chunk, PROVIDER_CHUNK_SHAPE)
+    const valid = chunk as ProviderChunk
+    if (valid.type === 'delta') {
+      partial.text += valid.text
+      await offer(onDelta, valid.text, signal)
     } else {
-      return chunk.response
+      final = checkedResponse(provider, valid.response)
     }
   }
-  throw new ProviderError(provider.name, 'the stream ended without a final response')
+  if (final === undefined) throw new ProviderError(provider.name, 'the stream ended without a final response')
+  return final
+}
+
+/**
+ * `value` as a `ProviderResponse`, its message's metadata copied (it is stored), or
+ * a `ProviderError` that shows what the provider returned and what was expected.
+ * A `ProviderError` rather than a `TypeError`: the caller's arguments were fine;
+ * the provider broke its contract, and it is named, as for any other failure of it.
+ */
+function checkedResponse(provider: Provider, value: unknown): ProviderResponse {
+  const problem = responseProblem(value)
+  if (problem !== undefined) throw invalidResult(provider, `returned an invalid response (${problem})`, value, PROVIDER_RESPONSE_SHAPE)
+  const response = value as ProviderResponse
+  const metadata = response.message.metadata
+  if (metadata === undefined) return response
+  try {
+    return { ...response, message: { ...response.message, metadata: copyMetadata(metadata, 'message.metadata') } }
+  } catch (error) {
+    throw invalidResult(provider, `returned an invalid response (${(error as Error).message})`, value, PROVIDER_RESPONSE_SHAPE)
+  }
+}
+
+function invalidResult(provider: Provider, what: string, value: unknown, expected: string): ProviderError {
+  return new ProviderError(provider.name, `${what}: got \`${show(value)}\`, expected ${expected}`)
 }
 
 /**
