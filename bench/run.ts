@@ -92,7 +92,7 @@ async function memoryBench(): Promise<void> {
   await measure(0, WARMUP * 4, (i) => pipe.execute('warm', 'user', `warm-up ${i}`))
 
   // Baseline: what tokenizing the view from scratch costs (a policy without a cache pays this per turn).
-  const view = [{ role: 'system' as const, content: 'You are a helpful assistant.' }, ...history(WINDOW)]
+  const view = [{ role: 'system' as const, content: 'You are a helpful assistant.' }, ...history(WINDOW).map(({ role, content }) => ({ role, content }))]
   const tokenizerAlone = await measure(TURNS, WARMUP, () => encodeChat(view, 'gpt-4o').length)
   rows.push(['tokenizer alone: encodeChat of a 21-message view', '—', fmt(tokenizerAlone), '1.00×'])
 

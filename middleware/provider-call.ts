@@ -21,26 +21,26 @@ import { copyMetadata } from '../src/metadata.js'
 
 export interface ProviderCallOptions {
   /** Sent as `request.model`; the provider's own default applies when omitted. */
-  model?: string
+  model?: string | undefined
   /** Sent as `request.maxTokens`. */
-  maxTokens?: number
+  maxTokens?: number | undefined
   /** Sent as `request.temperature`. */
-  temperature?: number
+  temperature?: number | undefined
   /** Tools the model may call, sent as `request.tools` on every turn. */
-  tools?: ToolDefinition[]
+  tools?: ToolDefinition[] | undefined
   /**
    * Prices in USD per million tokens, by model name, merged over `DEFAULT_PRICING`.
    * A model without a price gets `costUsd: undefined`, never a guess.
    * @default DEFAULT_PRICING
    */
-  pricing?: PricingTable
+  pricing?: PricingTable | undefined
   /**
    * What to keep of a streamed reply that was aborted midway: `'none'` stores
    * nothing of the turn; `'partial'` stores the text received so far with
    * `metadata.aborted = true` (the turn still rejects with `AbortError`).
    * @default 'none'
    */
-  saveOnAbort?: 'none' | 'partial'
+  saveOnAbort?: 'none' | 'partial' | undefined
 }
 
 const PROVIDER_CALL_KEYS: readonly (keyof ProviderCallOptions)[] = [

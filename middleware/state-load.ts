@@ -12,13 +12,13 @@ export interface StateLoadOptions {
    * does not grow with the session's length.
    * @default undefined (the whole history)
    */
-  last?: number
+  last?: number | undefined
   /**
    * `'throw'` rejects the turn with `StateLoadError`; `'start-fresh'` continues
    * with an empty history and emits `state:load-failed`.
    * @default 'throw'
    */
-  onError?: 'throw' | 'start-fresh'
+  onError?: 'throw' | 'start-fresh' | undefined
 }
 
 const STATE_LOAD_KEYS: readonly (keyof StateLoadOptions)[] = ['last', 'onError']

@@ -19,32 +19,32 @@ import {
 /** The `p-retry` options `state-save` accepts. */
 export interface SaveRetryOptions {
   /** Retries after the first attempt. @default 3 */
-  retries?: number
+  retries?: number | undefined
   /** Milliseconds before the first retry. @default 100 */
-  minTimeout?: number
+  minTimeout?: number | undefined
   /** Upper bound of the delay between retries, in milliseconds. @default 2000 */
-  maxTimeout?: number
+  maxTimeout?: number | undefined
   /** Exponential back-off factor. @default 2 */
-  factor?: number
+  factor?: number | undefined
   /** Multiply delays by a random factor between 1 and 2. @default true */
-  randomize?: boolean
+  randomize?: boolean | undefined
   /** Give up once this many milliseconds have passed. @default Infinity */
-  maxRetryTime?: number
+  maxRetryTime?: number | undefined
 }
 
 export interface StateSaveOptions {
   /** @default { retries: 3, minTimeout: 100, maxTimeout: 2000, factor: 2, randomize: true } */
-  retry?: SaveRetryOptions
+  retry?: SaveRetryOptions | undefined
   /**
    * After the last retry: `'throw'` rejects the turn with `StateSaveError` (carrying
    * the turn's `result`); `'warn'` resolves with `saved: false` and emits
    * `state:save-failed`.
    * @default 'throw'
    */
-  onError?: 'throw' | 'warn'
+  onError?: 'throw' | 'warn' | undefined
 }
 
-type RetrySchedule = Required<Omit<SaveRetryOptions, 'maxRetryTime'>> & Pick<SaveRetryOptions, 'maxRetryTime'>
+type RetrySchedule = { [K in Exclude<keyof SaveRetryOptions, 'maxRetryTime'>]-?: NonNullable<SaveRetryOptions[K]> } & Pick<SaveRetryOptions, 'maxRetryTime'>
 
 export const DEFAULT_SAVE_RETRY: Readonly<RetrySchedule> = Object.freeze({
   retries: 3,

@@ -14,14 +14,14 @@ export interface TokenTruncationOptions {
    * Whose tokenizer and chat format to count with (any chat model `gpt-tokenizer` knows).
    * @default 'gpt-4o'
    */
-  model?: string
+  model?: string | undefined
   /**
    * Tokens kept free for the reply.
    * @default 0
    */
-  reserveForResponse?: number
+  reserveForResponse?: number | undefined
   /** A ready counter (for tests or another encoding); `model` is then only its label. */
-  counter?: TokenCounter
+  counter?: TokenCounter | undefined
 }
 
 const TOKEN_TRUNCATION_KEYS: readonly (keyof TokenTruncationOptions)[] = ['maxTokens', 'model', 'reserveForResponse', 'counter']

@@ -9,7 +9,7 @@ export interface TrimReport {
   /** Messages removed from the view; the stored history is untouched. */
   dropped: number
   /** Token count of the kept view (token-truncation only). */
-  tokens?: number
+  tokens?: number | undefined
 }
 
 /**
@@ -105,17 +105,17 @@ export interface ExecuteResult {
 /** Options of a turn given as messages (`execute(sessionId, messages, options)`). */
 export interface TurnOptions {
   /** Aborts the turn (the provider request included). */
-  signal?: AbortSignal
+  signal?: AbortSignal | undefined
 }
 
 /** Options of one turn. */
 export interface ExecuteOptions {
   /** Aborts the turn (the provider request included). */
-  signal?: AbortSignal
+  signal?: AbortSignal | undefined
   /** Required when `role` is `'tool'`: the id of the tool call this message answers. */
-  toolCallId?: string
-  name?: string
-  metadata?: Record<string, unknown>
+  toolCallId?: string | undefined
+  name?: string | undefined
+  metadata?: Record<string, unknown> | undefined
 }
 
 /** What `pipe.stream` yields. */

@@ -70,6 +70,9 @@ export {
   MAX_SESSION_ID_BYTES,
   ROLES,
 } from './validate.js'
+export { MIN_TOKENS_PER_MESSAGE } from './pipeline.js'
+export { copyMetadata, MAX_METADATA_BYTES, MAX_METADATA_DEPTH } from './metadata.js'
+export { responseProblem, chunkProblem } from './providers/check-response.js'
 export { assertStore } from './stores/assert-store.js'
 export { assertProvider } from './providers/assert-provider.js'
 export { MemoryStore, type MemoryStoreOptions } from './stores/memory.js'

@@ -33,53 +33,56 @@ export interface PipelineOptions {
    * Where history lives between turns. A store the pipeline created itself is closed by `shutdown()`.
    * @default new MemoryStore()
    */
-  store?: StateStore
+  store?: StateStore | undefined
   /** Prepended to every provider view as a system message; never trimmed, never stored. */
-  systemPrompt?: string
+  systemPrompt?: string | undefined
   /**
    * Keep the newest `maxMessages` messages (besides the system prompt) in view, and
    * load only that tail from the store, so a turn's cost does not grow with the
    * session's length. `false` sends (and loads) the whole history.
-   * @default { maxMessages: 20 }
+   * @default { maxMessages: 20 } without a `tokenLimit`; with one, no message-count
+   * window: the token budget alone trims the view, and a turn loads the newest
+   * `(maxTokens - reserveForResponse) / MIN_TOKENS_PER_MESSAGE` messages, more than
+   * the budget can hold
    */
-  contextWindow?: { maxMessages: number } | false
+  contextWindow?: { maxMessages: number } | false | undefined
   /**
    * Keep the view under a token budget counted with `gpt-tokenizer`.
    * @default false
    */
-  tokenLimit?: { maxTokens: number; model?: string; reserveForResponse?: number } | false
+  tokenLimit?: { maxTokens: number; model?: string | undefined; reserveForResponse?: number | undefined } | false | undefined
   /** `p-retry` options for saving a turn. @default { retries: 3, minTimeout: 100 } */
-  saveRetry?: SaveRetryOptions
+  saveRetry?: SaveRetryOptions | undefined
   /** @default 'throw' */
-  onLoadError?: 'throw' | 'start-fresh'
+  onLoadError?: 'throw' | 'start-fresh' | undefined
   /** @default 'throw' */
-  onSaveError?: 'throw' | 'warn'
+  onSaveError?: 'throw' | 'warn' | undefined
   /** Abort a turn after this many milliseconds (`false`: never). @default 30_000 */
-  timeoutMs?: number | false
+  timeoutMs?: number | false | undefined
   /** USD per million tokens by model, merged over `DEFAULT_PRICING`. */
-  pricing?: PricingTable
+  pricing?: PricingTable | undefined
   /** Sent to the provider as `request.model` (the provider's default otherwise). */
-  model?: string
+  model?: string | undefined
   /** Tools the model may call (function name, description, JSON Schema parameters), sent on every turn. */
-  tools?: ToolDefinition[]
+  tools?: ToolDefinition[] | undefined
   /** What to store of a streamed turn aborted midway. @default 'none' */
-  saveOnAbort?: 'none' | 'partial'
+  saveOnAbort?: 'none' | 'partial' | undefined
 }
 
 /** Options of a chain built with `Pipeline.from`. */
 export interface ChainOptions {
-  systemPrompt?: string
+  systemPrompt?: string | undefined
   /** @default 30_000 */
-  timeoutMs?: number | false
+  timeoutMs?: number | false | undefined
 }
 
 export interface UseOptions {
   /** The name other `use` calls and events refer to. @default fn.name, else `middleware-N` */
-  name?: string
+  name?: string | undefined
   /** Insert just before the middleware of this name. */
-  before?: string
+  before?: string | undefined
   /** Insert just after the middleware of this name. */
-  after?: string
+  after?: string | undefined
 }
 
 interface Entry {
@@ -105,6 +108,8 @@ const WINDOW_KEYS = ['maxMessages'] as const
 const TOKEN_LIMIT_KEYS = ['maxTokens', 'model', 'reserveForResponse'] as const
 
 const DEFAULT_TIMEOUT_MS = 30_000
+/** The window when neither `contextWindow` nor `tokenLimit` is given. */
+const DEFAULT_WINDOW = { maxMessages: 20 } as const
 
 /**
  * Runs conversation turns through a middleware stack:
@@ -445,20 +450,27 @@ function builtInStack(
   store: StateStore,
   modes: { onLoadError: 'throw' | 'start-fresh'; onSaveError: 'throw' | 'warn'; saveOnAbort: 'none' | 'partial' },
 ): Entry[] {
-  const { provider, contextWindow: window = { maxMessages: 20 }, tokenLimit = false } = options
-  // One more than the window can keep besides the input: then the window's report
-  // (dropped > 0) tells that older history exists, for the price of one message.
-  const loadOptions = window === false ? {} : { last: window.maxMessages }
+  const { provider, tokenLimit = false } = options
+  // The default window applies only without a token budget: under `tokenLimit` alone,
+  // 20 messages would cap the view far below the budget, and the bot would forget
+  // after ten exchanges while tokens remain.
+  const window = options.contextWindow ?? (tokenLimit === false ? DEFAULT_WINDOW : false)
+  // Built first: it validates `tokenLimit`, which the load size below is derived from.
+  const truncation =
+    tokenLimit === false ? passThrough('token-truncation') : withPrefix('tokenLimit', () => tokenTruncation(tokenLimit))
+  const loadOptions =
+    window !== false
+      ? { last: window.maxMessages }
+      : tokenLimit !== false && options.contextWindow === undefined
+        ? { last: budgetTail(tokenLimit) }
+        : {}
   return [
     { name: 'state-load', fn: stateLoad(store, { ...loadOptions, onError: modes.onLoadError }) },
     {
       name: 'context-window',
       fn: window === false ? passThrough('context-window') : withPrefix('contextWindow', () => contextWindow(window)),
     },
-    {
-      name: 'token-truncation',
-      fn: tokenLimit === false ? passThrough('token-truncation') : withPrefix('tokenLimit', () => tokenTruncation(tokenLimit)),
-    },
+    { name: 'token-truncation', fn: truncation },
     {
       name: 'provider-call',
       fn: providerCall(provider, {
@@ -476,6 +488,23 @@ function builtInStack(
       }),
     },
   ]
+}
+
+/**
+ * Fewest tokens any message costs in the chat format: its framing alone (role and
+ * separators) is 3 tokens or more in every encoding `gpt-tokenizer` knows (4 for the
+ * ChatML models), even with empty content.
+ */
+export const MIN_TOKENS_PER_MESSAGE = 3
+
+/**
+ * How many stored messages a turn loads under a token budget and no window: more
+ * than the budget could ever hold (`budget / MIN_TOKENS_PER_MESSAGE`), so the view
+ * is exactly what loading the whole history would give, while a turn's load stays
+ * bounded by the budget rather than growing with the session.
+ */
+function budgetTail(tokenLimit: { maxTokens: number; reserveForResponse?: number | undefined }): number {
+  return Math.ceil((tokenLimit.maxTokens - (tokenLimit.reserveForResponse ?? 0)) / MIN_TOKENS_PER_MESSAGE)
 }
 
 /** Keeps a disabled built-in's slot, so `use({ before: 'token-truncation' })` works whatever is configured. */

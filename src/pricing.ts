@@ -6,7 +6,7 @@ export interface ModelPrice {
   input: number
   output: number
   /** Input tokens served from the provider's prompt cache; billed at `input` when absent. */
-  cachedInput?: number
+  cachedInput?: number | undefined
 }
 
 /** Prices by model name, as the provider reports the model. */

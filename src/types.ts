@@ -17,12 +17,12 @@ export interface Message {
   role: Role
   content: string
   /** Set on an assistant message that calls tools. */
-  toolCalls?: ToolCall[]
+  toolCalls?: ToolCall[] | undefined
   /** Set on a tool message: the id of the call it answers. */
-  toolCallId?: string
-  name?: string
+  toolCallId?: string | undefined
+  name?: string | undefined
   /** Free-form data kept with the message; must be JSON-serialisable (stores keep its JSON form). */
-  metadata?: Record<string, unknown>
+  metadata?: Record<string, unknown> | undefined
 }
 
 /** Token counts of one provider call. */
@@ -30,9 +30,9 @@ export interface Usage {
   inputTokens: number
   outputTokens: number
   /** Of `inputTokens`, how many the provider served from its prompt cache (billed at a discount). */
-  cachedInputTokens?: number
+  cachedInputTokens?: number | undefined
   /** `true` when the provider reported no usage and the tokens were counted locally. */
-  estimated?: boolean
+  estimated?: boolean | undefined
 }
 
 export interface LoadOptions {
@@ -61,7 +61,7 @@ export interface AppendOptions {
 
 export interface ListOptions {
   /** Stop after this many session ids (a positive integer). */
-  limit?: number
+  limit?: number | undefined
 }
 
 /**
@@ -93,27 +93,27 @@ export interface ToolDefinition {
   /** The function name the model calls it by. */
   name: string
   /** What it does, for the model. */
-  description?: string
+  description?: string | undefined
   /** JSON Schema of its arguments object. */
-  parameters?: Record<string, unknown>
+  parameters?: Record<string, unknown> | undefined
 }
 
 export interface ProviderRequest {
   messages: Message[]
   /** Tools the model may call; its calls come back as `message.toolCalls`. */
-  tools?: ToolDefinition[]
-  model?: string
-  signal?: AbortSignal
-  maxTokens?: number
-  temperature?: number
+  tools?: ToolDefinition[] | undefined
+  model?: string | undefined
+  signal?: AbortSignal | undefined
+  maxTokens?: number | undefined
+  temperature?: number | undefined
 }
 
 export interface ProviderResponse {
   message: Message
-  usage?: Usage
-  finishReason?: string
+  usage?: Usage | undefined
+  finishReason?: string | undefined
   /** The model that actually answered, as the provider reports it (used for pricing). */
-  model?: string
+  model?: string | undefined
 }
 
 /** What `Provider.stream` yields: text deltas, then exactly one `done` carrying the full response. */

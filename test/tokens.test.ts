@@ -41,7 +41,7 @@ const contentArb = fc
   )
   .filter((text) => !text.includes('<|'))
 
-const plainMessageArb: fc.Arbitrary<Message> = fc
+const plainMessageArb: fc.Arbitrary<Message & { name?: string }> = fc
   .record({
     role: fc.constantFrom<Role>('system', 'user', 'assistant', 'tool'),
     content: contentArb,

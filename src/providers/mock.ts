@@ -11,16 +11,16 @@ export interface MockProviderOptions {
    * or a function of the view.
    * @default echoes the last message: `Echo: <content>`
    */
-  reply?: MockReply
+  reply?: MockReply | undefined
   /**
    * Delay before answering, in milliseconds; an abort during it rejects at once.
    * @default 0
    */
-  latencyMs?: number
+  latencyMs?: number | undefined
   /** @default 'mock' */
-  name?: string
+  name?: string | undefined
   /** Reported as the answering model (for pricing). @default 'mock-model' */
-  model?: string
+  model?: string | undefined
 }
 
 const MOCK_PROVIDER_KEYS: readonly (keyof MockProviderOptions)[] = ['reply', 'latencyMs', 'name', 'model']

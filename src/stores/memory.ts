@@ -19,18 +19,18 @@ export interface MemoryStoreOptions {
    * during `list`); the store starts no timers. Measured with `Date.now()`.
    * @default undefined (sessions never expire)
    */
-  ttlMs?: number
+  ttlMs?: number | undefined
   /**
    * Most sessions kept at once. Creating one more evicts the least recently used
    * session (reads and writes count as use; `list` does not).
    * @default undefined (unbounded)
    */
-  maxSessions?: number
+  maxSessions?: number | undefined
   /**
    * Most messages kept per session: `save` and `append` drop the oldest beyond it.
    * @default undefined (unbounded)
    */
-  maxMessages?: number
+  maxMessages?: number | undefined
 }
 
 const MEMORY_STORE_KEYS: readonly (keyof MemoryStoreOptions)[] = ['ttlMs', 'maxSessions', 'maxMessages']
