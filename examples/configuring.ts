@@ -8,7 +8,7 @@ const pipe = new Pipeline({
   provider: new MockProvider({ latencyMs: 50 }),
   store, // default: a MemoryStore of its own, closed by shutdown()
   systemPrompt: 'You are a support agent for Acme.', // pinned; never trimmed, never stored
-  contextWindow: { maxMessages: 20 }, // the default; false sends the whole history
+  contextWindow: { maxMessages: 20 }, // the default without a tokenLimit; false sends the whole history
   tokenLimit: { maxTokens: 8_000, model: 'gpt-4o-mini', reserveForResponse: 1_000 }, // default: false
   saveRetry: { retries: 3, minTimeout: 100 }, // the default
   onLoadError: 'throw', // the default; or 'start-fresh'
