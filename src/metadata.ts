@@ -30,7 +30,7 @@ export function copyMetadata(value: unknown, name: string): Record<string, unkno
   if (!isPlainObject(value)) {
     throw new TypeError(`Expected \`${name}\` to be a plain object of JSON values, got \`${show(value)}\`.`)
   }
-  const copy = copyValue(value, name, [], 0) as Record<string, unknown>
+  const copy = copyValue(value, { name, keys: [], ancestors: [] }) as Record<string, unknown>
   const bytes = Buffer.byteLength(JSON.stringify(copy), 'utf8')
   if (bytes > MAX_METADATA_BYTES) {
     throw new TypeError(`Expected \`${name}\` to be at most ${MAX_METADATA_BYTES} bytes as JSON, got ${bytes} bytes.`)
@@ -38,23 +38,37 @@ export function copyMetadata(value: unknown, name: string): Record<string, unkno
   return copy
 }
 
-function copyValue(value: unknown, path: string, ancestors: object[], depth: number): unknown {
+/** The walk's position: the metadata's name, then one key or index per level, joined only for an error. */
+interface Walk {
+  readonly name: string
+  readonly keys: Array<string | number>
+  readonly ancestors: object[]
+}
+
+function pathOf(walk: Walk): string {
+  let path = walk.name
+  for (const key of walk.keys) path += typeof key === 'number' ? `[${key}]` : keyPath(key)
+  return path
+}
+
+function copyValue(value: unknown, walk: Walk): unknown {
   switch (typeof value) {
     case 'string':
     case 'boolean':
       return value
     case 'number':
-      if (!Number.isFinite(value)) throw notJson(path, value, 'a finite number')
+      if (!Number.isFinite(value)) throw notJson(pathOf(walk), value, 'a finite number')
       return value
     case 'object':
       break
     default:
-      throw notJson(path, value, 'a JSON value (string, finite number, boolean, null, array or plain object)')
+      throw notJson(pathOf(walk), value, 'a JSON value (string, finite number, boolean, null, array or plain object)')
   }
   if (value === null) return null
-  if (ancestors.includes(value)) throw new TypeError(`Expected \`${path}\` to be JSON-safe, got a circular reference.`)
-  if (depth >= MAX_METADATA_DEPTH) {
-    throw new TypeError(`Expected \`${path}\` to nest at most ${MAX_METADATA_DEPTH} levels deep.`)
+  const { keys, ancestors } = walk
+  if (ancestors.includes(value)) throw new TypeError(`Expected \`${pathOf(walk)}\` to be JSON-safe, got a circular reference.`)
+  if (ancestors.length >= MAX_METADATA_DEPTH) {
+    throw new TypeError(`Expected \`${pathOf(walk)}\` to nest at most ${MAX_METADATA_DEPTH} levels deep.`)
   }
   ancestors.push(value)
   let copy: unknown
@@ -62,29 +76,31 @@ function copyValue(value: unknown, path: string, ancestors: object[], depth: num
     const items = new Array<unknown>(value.length)
     for (let i = 0; i < value.length; i++) {
       const item: unknown = value[i]
+      keys.push(i)
       // JSON would turn it into `null`: not what the caller stored.
-      if (item === undefined) throw notJson(`${path}[${i}]`, item, 'a JSON value')
-      items[i] = copyValue(item, `${path}[${i}]`, ancestors, depth + 1)
+      if (item === undefined) throw notJson(pathOf(walk), item, 'a JSON value')
+      items[i] = copyValue(item, walk)
+      keys.pop()
     }
     copy = items
   } else {
     if (!isPlainObject(value)) {
-      throw notJson(path, value, `a plain object, not a ${value.constructor?.name ?? 'class instance'}`)
+      throw notJson(pathOf(walk), value, `a plain object, not a ${value.constructor?.name ?? 'class instance'}`)
     }
     if (Object.getOwnPropertySymbols(value).length > 0) {
-      throw new TypeError(`Expected \`${path}\` to have only string keys, got a symbol key.`)
+      throw new TypeError(`Expected \`${pathOf(walk)}\` to have only string keys, got a symbol key.`)
     }
     const entries: Record<string, unknown> = {}
-    for (const key of Object.keys(value)) {
+    for (const key in value) {
+      if (!Object.hasOwn(value, key)) continue
       const entry = value[key]
       if (entry === undefined) continue
+      keys.push(key)
+      const copied = copyValue(entry, walk)
+      keys.pop()
       // `__proto__` as an own key would set the copy's prototype through plain assignment.
-      Object.defineProperty(entries, key, {
-        value: copyValue(entry, `${path}${keyPath(key)}`, ancestors, depth + 1),
-        enumerable: true,
-        writable: true,
-        configurable: true,
-      })
+      if (key === '__proto__') Object.defineProperty(entries, key, { value: copied, enumerable: true, writable: true, configurable: true })
+      else entries[key] = copied
     }
     copy = entries
   }
