@@ -15,6 +15,7 @@ import {
 
 const EXECUTE_KEYS: readonly (keyof ExecuteOptions)[] = ['signal', 'toolCallId', 'name', 'metadata']
 const TURN_KEYS: readonly (keyof TurnOptions)[] = ['signal']
+const MESSAGE_KEYS: readonly (keyof Message)[] = ['role', 'content', 'toolCalls', 'toolCallId', 'name', 'metadata']
 
 /** The new messages of one turn, checked and copied, and the caller's signal. */
 export interface TurnInput {
@@ -33,6 +34,8 @@ export function readTurn(sessionId: unknown, roleOrMessages: unknown, contentOrO
   if (roleOrMessages.length === 0) throw new TypeError('Expected `messages` to hold at least one message, got `[]`.')
   const inputs = new Array<Message>(roleOrMessages.length)
   for (const [i, message] of roleOrMessages.entries()) {
+    // A misspelt field (`metaData`, `tool_call_id`) would be dropped by the copy: data lost without a word.
+    assertKnownKeys(message, MESSAGE_KEYS, `messages[${i}]`)
     assertContent(message.role, message.content, `messages[${i}].content`)
     if (message.role === 'tool' && (typeof message.toolCallId !== 'string' || message.toolCallId.length === 0)) {
       throw new TypeError(`Expected \`messages[${i}].toolCallId\` to be a non-empty string on a tool message, got \`${show(message.toolCallId)}\`.`)

@@ -87,6 +87,8 @@ describe('execute and stream options', () => {
     ['{ timeoutMs } with role and content', role({ timeoutMs: 5 }), 'options.timeoutMs', undefined],
     ['{ sginal } with messages', messages({ sginal: new AbortController().signal }), 'options.sginal', 'signal'],
     ['{ metadata } with messages (it belongs on each message)', messages({ metadata: {} }), 'options.metadata', undefined],
+    ['a misspelt field of a message', ['s', [{ role: 'user', content: 'hi', metaData: { a: 1 } }]], 'messages[0].metaData', 'metadata'],
+    ['a snake_case field of a tool message', ['s', [{ role: 'tool', content: 'ok', toolCallId: 'c1', tool_call_id: 'c1' }]], 'messages[0].tool_call_id', 'toolCallId'],
   ]
   it.each(cases)('execute rejects %s', async (_label, args, key, suggestion) => {
     const sent = pipe.execute as (...a: unknown[]) => Promise<unknown>
