@@ -21,7 +21,11 @@ export interface Message {
   /** Set on a tool message: the id of the call it answers. */
   toolCallId?: string | undefined
   name?: string | undefined
-  /** Free-form data kept with the message; must be JSON-serialisable (stores keep its JSON form). */
+  /**
+   * Free-form data kept with the message: plain JSON (stores keep its JSON form).
+   * `execute`/`stream` check it (no cycles, BigInt, NaN, Date, class instances; at
+   * most `MAX_METADATA_BYTES`) and keep a deep copy made at the call.
+   */
   metadata?: Record<string, unknown> | undefined
 }
 
