@@ -99,12 +99,21 @@ function editDistance(a: string, b: string): number {
   return previous[b.length] ?? 0
 }
 
+function sharedPrefix(a: string, b: string): number {
+  let i = 0
+  while (i < a.length && i < b.length && a[i] === b[i]) i++
+  return i
+}
+
 /** The allowed name closest to `key`, when it is close enough to be a likely typo. */
 export function closestName(key: string, allowed: readonly string[]): string | undefined {
   const lower = key.toLowerCase()
   // A shortened or lengthened name (`reserve` for `reserveForResponse`) is the likeliest mistake.
   const related = allowed.find((name) => name.toLowerCase().startsWith(lower) || lower.startsWith(name.toLowerCase()))
   if (related !== undefined && lower.length >= 3) return related
+  // Singular for plural and the like (`retry` for `retries`): a long shared stem.
+  const stem = allowed.find((name) => sharedPrefix(lower, name.toLowerCase()) >= Math.max(4, Math.ceil(Math.min(lower.length, name.length) * 0.6)))
+  if (stem !== undefined) return stem
   let best: string | undefined
   let bestDistance = Infinity
   for (const name of allowed) {
