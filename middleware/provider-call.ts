@@ -1,11 +1,13 @@
 import type { ExecutionContext, Middleware } from '../src/context.js'
 import { turnAbortError } from '../src/context.js'
-import type { Message, Provider, ProviderRequest, ProviderResponse, ToolDefinition, Usage } from '../src/types.js'
+import type { Message, Provider, ProviderRequest, ProviderResponse, ProviderChunk, ToolDefinition, Usage } from '../src/types.js'
+import { raceSignal } from '../src/abort.js'
 import { named } from '../src/compose.js'
 import { PromptlineError, ProviderError } from '../src/errors.js'
 import { assertPricingTable, costOf, DEFAULT_PRICING, resolvePrice, type PricingTable } from '../src/pricing.js'
 import { getTokenCounter, isKnownChatModel } from '../src/tokens.js'
 import {
+  assertDuration,
   assertNonEmptyString,
   assertNonNegativeInteger,
   assertNonNegativeNumber,
@@ -37,6 +39,14 @@ export interface ProviderCallOptions {
    * @default 'none'
    */
   saveOnAbort?: 'none' | 'partial'
+  /**
+   * The longest a streamed reply may stay silent: the wait for its first chunk and
+   * between two chunks (the consumer's time on a delta does not count). Past it the
+   * request is aborted and the turn fails with `ProviderError`. Only for providers
+   * that stream; `false`: no limit. An integer up to 2^31 - 1.
+   * @default false (the `Pipeline` sets 300_000)
+   */
+  idleTimeoutMs?: number | false
 }
 
 /**
@@ -54,7 +64,8 @@ export interface ProviderCallOptions {
 export function providerCall(provider: Provider, options: ProviderCallOptions = {}): Middleware {
   assertProvider(provider, 'provider')
   assertOptionsObject(options, 'options')
-  const { model, maxTokens, temperature, pricing, tools, saveOnAbort = 'none' } = options
+  const { model, maxTokens, temperature, pricing, tools, saveOnAbort = 'none', idleTimeoutMs = false } = options
+  if (idleTimeoutMs !== false) assertDuration(idleTimeoutMs, 'idleTimeoutMs')
   if (tools !== undefined) assertToolDefinitions(tools, 'tools')
   // Frozen copies: every turn sends the same definitions, and nobody can change them between turns.
   const toolList = tools === undefined ? undefined : Object.freeze(tools.map((tool) => Object.freeze({ ...tool })))
@@ -76,7 +87,10 @@ export function providerCall(provider: Provider, options: ProviderCallOptions = 
     const partial = { text: '' }
     let response: ProviderResponse
     try {
-      response = ctx.onDelta === undefined ? await provider.complete(request) : await streamReply(provider, request, ctx.onDelta, partial)
+      response =
+        ctx.onDelta === undefined
+          ? await provider.complete(request)
+          : await streamReply(provider, request, ctx.onDelta, partial, idleTimeoutMs)
     } catch (error) {
       if (!ctx.signal.aborted) throw asProviderError(provider, error)
       if (saveOnAbort === 'none' || partial.text.length === 0) throw turnAbortError(ctx, error)
@@ -109,6 +123,7 @@ async function streamReply(
   request: ProviderRequest,
   onDelta: (text: string) => void | Promise<void>,
   partial: { text: string },
+  idleTimeoutMs: number | false,
 ): Promise<ProviderResponse> {
   const signal = request.signal
   if (provider.stream === undefined) {
@@ -116,7 +131,8 @@ async function streamReply(
     if (response.message.content.length > 0) await offer(onDelta, response.message.content, signal)
     return response
   }
-  for await (const chunk of provider.stream(request)) {
+  const chunks = idleTimeoutMs === false ? provider.stream(request) : withIdleLimit(provider, request, idleTimeoutMs)
+  for await (const chunk of chunks) {
     // A provider may yield once more before it notices an abort: stop here instead.
     signal?.throwIfAborted()
     if (chunk.type === 'delta') {
@@ -127,6 +143,39 @@ async function streamReply(
     }
   }
   throw new ProviderError(provider.name, 'the stream ended without a final response')
+}
+
+/**
+ * `provider.stream(request)`, failing with `ProviderError` when the provider sends
+ * nothing for `idleMs` (the request is aborted then). The clock runs only while
+ * waiting for the provider, not while the consumer holds a delta.
+ */
+async function* withIdleLimit(provider: Provider, request: ProviderRequest, idleMs: number): AsyncGenerator<ProviderChunk> {
+  const idle = new AbortController()
+  const signal = request.signal === undefined ? idle.signal : AbortSignal.any([request.signal, idle.signal])
+  const iterator = (provider.stream as NonNullable<Provider['stream']>)({ ...request, signal })[Symbol.asyncIterator]()
+  const silence = new ProviderError(provider.name, `timed out: no data for ${idleMs} ms while streaming`)
+  let finished = false
+  try {
+    for (;;) {
+      const timer = setTimeout(() => idle.abort(silence), idleMs)
+      let step: IteratorResult<ProviderChunk>
+      try {
+        // Raced, so a provider that ignores its signal holds the turn past neither the
+        // limit nor an abort (a partial reply is then saved at once).
+        step = await raceSignal(iterator.next(), signal)
+      } finally {
+        clearTimeout(timer)
+      }
+      if (step.done === true) {
+        finished = true
+        return
+      }
+      yield step.value
+    }
+  } finally {
+    if (!finished) void iterator.return?.()?.catch(() => {})
+  }
 }
 
 /**
