@@ -410,8 +410,13 @@ export class Pipeline extends PipelineEmitter {
     onDelta: ((text: string) => void | Promise<void>) | undefined,
     consumerSignal: AbortSignal | undefined,
     previous: Promise<unknown> | undefined,
-    release: (held: Promise<unknown>) => void,
+    releaseTail: (held: Promise<unknown>) => void,
   ): Promise<ExecuteResult> {
+    let released = false
+    const release = (held: Promise<unknown>) => {
+      released = true
+      releaseTail(held)
+    }
     const controller = new AbortController()
     const abort =
       userSignal === undefined && consumerSignal === undefined
@@ -446,6 +451,8 @@ export class Pipeline extends PipelineEmitter {
       }
       return await this.#turn(sessionId, inputs, controller.signal, deadline?.signal, onDelta, release)
     } finally {
+      // Whatever failed on the way, the session's queue must move on.
+      if (!released) release(previous ?? Promise.resolve())
       if (timer !== undefined) clearTimeout(timer)
       if (abort !== undefined) {
         userSignal?.removeEventListener('abort', abort)
@@ -476,7 +483,7 @@ export class Pipeline extends PipelineEmitter {
     const ctx = new TurnContext(this, randomUUID(), sessionId, inputs, messages, pinned, signal, deliver)
     ctx.emit('execution:start', { role: ctx.input.role, streaming: onDelta !== undefined })
     let running: Promise<void> | undefined
-    let released = false
+    let cutOff = false
     let result: ExecuteResult
     try {
       if (ctx.signal.aborted) throw turnAbortError(ctx)
@@ -484,12 +491,12 @@ export class Pipeline extends PipelineEmitter {
       const traced = this.listenerCount('middleware:start') + this.listenerCount('middleware:end') > 0
       running = (traced ? chain.traced : chain.plain)(ctx)
       // The turn settles at its deadline even if a middleware, store or provider ignores the signal.
-      released = (await settleBy(running, ctx.signal)) === 'released'
+      cutOff = (await settleBy(running, ctx.signal)) === 'released'
       // Aborted by the caller after text arrived: the partial reply may be on its way
       // to the store (`saveOnAbort: 'partial'`), and the caller expects it stored once
       // the turn settles. Wait for it, but never past the deadline.
-      if (released && streamed && deadline?.aborted !== true) released = (await settleBy(running, deadline)) === 'released'
-      if (released) throw turnAbortError(ctx)
+      if (cutOff && streamed && deadline?.aborted !== true) cutOff = (await settleBy(running, deadline)) === 'released'
+      if (cutOff) throw turnAbortError(ctx)
       // A failed save (`onSaveError: 'warn'`) keeps the reply; an aborted chain that never tried to save does not.
       if (!ctx.saved && ctx.signal.aborted && !ctx.saveAttempted) throw turnAbortError(ctx)
       result = resultOf(ctx)
@@ -498,7 +505,7 @@ export class Pipeline extends PipelineEmitter {
       ctx.emit('execution:end', { durationMs: performance.now() - ctx.startedAt, saved: ctx.saved, error: failure })
       throw failure
     } finally {
-      release(heldBy(ctx, running, released && streamed))
+      release(heldBy(ctx, running, cutOff && streamed))
     }
     ctx.emit('execution:end', { durationMs: result.durationMs, saved: ctx.saved })
     return result

@@ -139,6 +139,32 @@ describe('the deadline bounds the whole turn', () => {
     lateWrite.release()
   })
 
+  it("a partial reply (saveOnAbort: 'partial') whose save stalls: the turn settles by its deadline, the next turn waits for the save", async () => {
+    const store = new HeldStore()
+    const provider = streamingProvider(['one ', 'two ', 'three'], { stallAfter: 1 })
+    const pipe = new Pipeline({ provider, store, timeoutMs: 200, saveOnAbort: 'partial' })
+    const lateWrite = store.holdAppend()
+    const controller = new AbortController()
+
+    const turn = timed(
+      (async () => {
+        for await (const chunk of pipe.stream('s', 'user', 'Count', { signal: controller.signal })) {
+          if (chunk.type === 'delta') controller.abort()
+        }
+      })(),
+    )
+    await lateWrite.started
+    const aborted = await turn
+    expect(aborted.error).toBeInstanceOf(AbortError)
+    expect(aborted.ms).toBeLessThan(1_500)
+
+    const next = pipe.execute('s', 'user', 'Go on')
+    await sleep(50)
+    expect(store.calls).toEqual(['load s', 'append s Count|one '])
+    lateWrite.release()
+    expect((await next).messages).toEqual([user('Count'), { role: 'assistant', content: 'one ', metadata: { aborted: true } }, user('Go on')])
+  })
+
   it('shutdown() waits for a write a timed-out turn left in flight', async () => {
     const store = new HeldStore()
     const pipe = new Pipeline({ provider: new MockProvider(), store, timeoutMs: 100 })
