@@ -151,8 +151,12 @@ async function streamReply(
  * waiting for the provider, not while the consumer holds a delta.
  */
 async function* withIdleLimit(provider: Provider, request: ProviderRequest, idleMs: number): AsyncGenerator<ProviderChunk> {
+  // Aborted by the turn or by silence; linked by hand (AbortSignal.any needs Node 20.3).
   const idle = new AbortController()
-  const signal = request.signal === undefined ? idle.signal : AbortSignal.any([request.signal, idle.signal])
+  const signal = idle.signal
+  const onTurnAbort = () => idle.abort(request.signal?.reason)
+  if (request.signal?.aborted === true) onTurnAbort()
+  else request.signal?.addEventListener('abort', onTurnAbort, { once: true })
   const iterator = (provider.stream as NonNullable<Provider['stream']>)({ ...request, signal })[Symbol.asyncIterator]()
   const silence = new ProviderError(provider.name, `timed out: no data for ${idleMs} ms while streaming`)
   let finished = false
@@ -174,6 +178,7 @@ async function* withIdleLimit(provider: Provider, request: ProviderRequest, idle
       yield step.value
     }
   } finally {
+    request.signal?.removeEventListener('abort', onTurnAbort)
     if (!finished) void iterator.return?.()?.catch(() => {})
   }
 }

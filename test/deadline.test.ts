@@ -4,7 +4,7 @@
  * does with its signal, a late write keeps its place in the session's order, saves
  * stop at the deadline without losing the reply, network errors are retried.
  */
-import { describe, expect, it } from 'vitest'
+import { beforeAll, describe, expect, it } from 'vitest'
 import { AbortError, ProviderError, StateSaveError } from '../src/errors.js'
 import { MAX_TIMER_MS } from '../src/validate.js'
 import { DEFAULT_IDLE_TIMEOUT_MS, DEFAULT_TIMEOUT_MS, Pipeline, type PipelineOptions } from '../src/pipeline.js'
@@ -15,12 +15,19 @@ import { isRetryableStoreError } from '../src/retryable.js'
 import { StateCorruptError } from '../src/errors.js'
 import type { AppendOptions, Message, Provider } from '../src/types.js'
 import { providerCall, stateLoad, stateSave } from '../middleware/index.js'
+import { getTokenCounter } from '../src/tokens.js'
 import { collect, rejection } from './helpers/async.js'
 import { FlakyStore } from './helpers/flaky-store.js'
 import { HeldStore } from './helpers/held-store.js'
 import { assistant, user } from './helpers/messages.js'
 
 const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms))
+
+// A reply without usage is counted with the tokenizer: load it first, so its one-off
+// (synchronous, and on a busy machine long) module evaluation never lands inside a deadline.
+beforeAll(async () => {
+  await getTokenCounter('gpt-4o')
+})
 
 /** Resolves with how long `promise` took to settle, and how it settled. */
 async function timed<T>(promise: Promise<T>): Promise<{ ms: number; value?: T; error?: unknown }> {
