@@ -13,7 +13,8 @@ const pipe = new Pipeline({
   saveRetry: { retries: 3, minTimeout: 100 }, // the default
   onLoadError: 'throw', // the default; or 'start-fresh'
   onSaveError: 'throw', // the default; or 'warn'
-  timeoutMs: 30_000, // the default; false: no timeout
+  timeoutMs: 600_000, // the default: the whole turn, queue to save; false: no deadline
+  idleTimeoutMs: 300_000, // the default: a streamed reply silent this long fails; false: no limit
   pricing: { 'acme-llm': { input: 1, output: 2 } }, // merged over DEFAULT_PRICING
 })
 console.log(pipe.middlewareNames.join(', ')) // state-load, context-window, token-truncation, provider-call, state-save

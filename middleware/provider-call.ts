@@ -1,11 +1,13 @@
 import type { ExecutionContext, Middleware } from '../src/context.js'
 import { turnAbortError } from '../src/context.js'
 import type { Message, Provider, ProviderChunk, ProviderRequest, ProviderResponse, ToolDefinition, Usage } from '../src/types.js'
+import { raceSignal } from '../src/abort.js'
 import { named } from '../src/compose.js'
 import { PromptlineError, ProviderError } from '../src/errors.js'
 import { assertPricingTable, costOf, DEFAULT_PRICING, resolvePrice, type PricingTable } from '../src/pricing.js'
 import { getTokenCounter, isKnownChatModel } from '../src/tokens.js'
 import {
+  assertDuration,
   assertKnownKeys,
   assertNonEmptyString,
   assertNonNegativeInteger,
@@ -41,10 +43,18 @@ export interface ProviderCallOptions {
    * @default 'none'
    */
   saveOnAbort?: 'none' | 'partial' | undefined
+  /**
+   * The longest a streamed reply may stay silent: the wait for its first chunk and
+   * between two chunks (the consumer's time on a delta does not count). Past it the
+   * request is aborted and the turn fails with `ProviderError`. Only for providers
+   * that stream; `false`: no limit. An integer up to 2^31 - 1.
+   * @default false (the `Pipeline` sets 300_000)
+   */
+  idleTimeoutMs?: number | false | undefined
 }
 
 const PROVIDER_CALL_KEYS: readonly (keyof ProviderCallOptions)[] = [
-  'model', 'maxTokens', 'temperature', 'tools', 'pricing', 'saveOnAbort',
+  'model', 'maxTokens', 'temperature', 'tools', 'pricing', 'saveOnAbort', 'idleTimeoutMs',
 ]
 
 /**
@@ -63,7 +73,8 @@ export function providerCall(provider: Provider, options: ProviderCallOptions = 
   assertProvider(provider, 'provider')
   assertOptionsObject(options, 'options')
   assertKnownKeys(options, PROVIDER_CALL_KEYS, '')
-  const { model, maxTokens, temperature, pricing, tools, saveOnAbort = 'none' } = options
+  const { model, maxTokens, temperature, pricing, tools, saveOnAbort = 'none', idleTimeoutMs = false } = options
+  if (idleTimeoutMs !== false) assertDuration(idleTimeoutMs, 'idleTimeoutMs')
   if (tools !== undefined) assertToolDefinitions(tools, 'tools')
   // Frozen copies: every turn sends the same definitions, and nobody can change them between turns.
   const toolList = tools === undefined ? undefined : Object.freeze(tools.map((tool) => Object.freeze({ ...tool })))
@@ -88,7 +99,7 @@ export function providerCall(provider: Provider, options: ProviderCallOptions = 
       response =
         ctx.onDelta === undefined
           ? checkedResponse(provider, await provider.complete(request))
-          : await streamReply(provider, request, ctx.onDelta, partial)
+          : await streamReply(provider, request, ctx.onDelta, partial, idleTimeoutMs)
     } catch (error) {
       if (!ctx.signal.aborted) throw asProviderError(provider, error)
       if (saveOnAbort === 'none' || partial.text.length === 0) throw turnAbortError(ctx, error)
@@ -121,6 +132,7 @@ async function streamReply(
   request: ProviderRequest,
   onDelta: (text: string) => void | Promise<void>,
   partial: { text: string },
+  idleTimeoutMs: number | false,
 ): Promise<ProviderResponse> {
   const signal = request.signal
   if (provider.stream === undefined) {
@@ -128,10 +140,7 @@ async function streamReply(
     if (response.message.content.length > 0) await offer(onDelta, response.message.content, signal)
     return response
   }
-  const stream: unknown = provider.stream(request)
-  if (stream === null || typeof stream !== 'object' || !(Symbol.asyncIterator in stream)) {
-    throw invalidResult(provider, 'stream() returned something that is not an async iterable', stream, PROVIDER_CHUNK_SHAPE)
-  }
+  const stream = idleTimeoutMs === false ? openStream(provider, request) : withIdleLimit(provider, request, idleTimeoutMs)
   let final: ProviderResponse | undefined
   // Read to the end, past `done`: a chunk after it would be a reply the pipeline silently cut.
   for await (const chunk of stream as AsyncIterable<unknown>) {
@@ -171,8 +180,55 @@ function checkedResponse(provider: Provider, value: unknown): ProviderResponse {
   }
 }
 
+/** Calls `provider.stream`, checking that it returned something to iterate. */
+function openStream(provider: Provider, request: ProviderRequest): AsyncIterable<ProviderChunk> {
+  const stream: unknown = (provider.stream as NonNullable<Provider['stream']>)(request)
+  if (stream === null || typeof stream !== 'object' || !(Symbol.asyncIterator in stream)) {
+    throw invalidResult(provider, 'stream() returned something that is not an async iterable', stream, PROVIDER_CHUNK_SHAPE)
+  }
+  return stream as AsyncIterable<ProviderChunk>
+}
+
 function invalidResult(provider: Provider, what: string, value: unknown, expected: string): ProviderError {
   return new ProviderError(provider.name, `${what}: got \`${show(value)}\`, expected ${expected}`)
+}
+
+/**
+ * `provider.stream(request)`, failing with `ProviderError` when the provider sends
+ * nothing for `idleMs` (the request is aborted then). The clock runs only while
+ * waiting for the provider, not while the consumer holds a delta.
+ */
+async function* withIdleLimit(provider: Provider, request: ProviderRequest, idleMs: number): AsyncGenerator<ProviderChunk> {
+  // Aborted by the turn or by silence; linked by hand (AbortSignal.any needs Node 20.3).
+  const idle = new AbortController()
+  const signal = idle.signal
+  const onTurnAbort = () => idle.abort(request.signal?.reason)
+  if (request.signal?.aborted === true) onTurnAbort()
+  else request.signal?.addEventListener('abort', onTurnAbort, { once: true })
+  const iterator = openStream(provider, { ...request, signal })[Symbol.asyncIterator]()
+  const silence = new ProviderError(provider.name, `timed out: no data for ${idleMs} ms while streaming`)
+  let finished = false
+  try {
+    for (;;) {
+      const timer = setTimeout(() => idle.abort(silence), idleMs)
+      let step: IteratorResult<ProviderChunk>
+      try {
+        // Raced, so a provider that ignores its signal holds the turn past neither the
+        // limit nor an abort (a partial reply is then saved at once).
+        step = await raceSignal(iterator.next(), signal)
+      } finally {
+        clearTimeout(timer)
+      }
+      if (step.done === true) {
+        finished = true
+        return
+      }
+      yield step.value
+    }
+  } finally {
+    request.signal?.removeEventListener('abort', onTurnAbort)
+    if (!finished) void iterator.return?.()?.catch(() => {})
+  }
 }
 
 /**

@@ -46,7 +46,7 @@ export function stateLoad(store: StateStore, options: StateLoadOptions = {}): Mi
   return named('state-load', async function stateLoadMiddleware(ctx, next) {
     let history: Message[]
     try {
-      history = await loadTail(store, ctx.sessionId, last)
+      history = await loadTail(store, ctx.sessionId, last, ctx.signal)
     } catch (error) {
       ctx.emit('state:load-failed', { error, action: onError })
       if (onError === 'throw') throw new StateLoadError(ctx.sessionId, { cause: error })
@@ -68,11 +68,11 @@ export function stateLoad(store: StateStore, options: StateLoadOptions = {}): Mi
   })
 }
 
-async function loadTail(store: StateStore, sessionId: string, last: number | undefined): Promise<Message[]> {
-  if (last === undefined) return store.load(sessionId)
+async function loadTail(store: StateStore, sessionId: string, last: number | undefined, signal: AbortSignal): Promise<Message[]> {
+  if (last === undefined) return store.load(sessionId, { signal })
   let want = last
   for (;;) {
-    const tail = await store.load(sessionId, { last: want })
+    const tail = await store.load(sessionId, { last: want, signal })
     // A full tail that starts inside a tool group: widen until the group is whole.
     if (tail.length < want || tail[0]?.role !== 'tool') return tail
     want *= 2

@@ -6,10 +6,12 @@ import { named } from '../src/compose.js'
 import { StateSaveError } from '../src/errors.js'
 import { isRetryableStoreError as retryable } from '../src/retryable.js'
 import { assertStore } from '../src/stores/assert-store.js'
+import { raceSignal, sleep } from '../src/abort.js'
+import { trackWrite } from '../src/turn-context.js'
 import {
+  assertDuration,
   assertKnownKeys,
   assertNonNegativeInteger,
-  assertNonNegativeNumber,
   assertOneOf,
   assertOptionsObject,
   definedOnly,
@@ -20,15 +22,19 @@ import {
 export interface SaveRetryOptions {
   /** Retries after the first attempt. @default 3 */
   retries?: number | undefined
-  /** Milliseconds before the first retry. @default 100 */
+  /** Milliseconds before the first retry (an integer, at most 2^31 - 1). @default 100 */
   minTimeout?: number | undefined
-  /** Upper bound of the delay between retries, in milliseconds. @default 2000 */
+  /** Upper bound of the delay between retries, in milliseconds (an integer, at most 2^31 - 1). @default 2000 */
   maxTimeout?: number | undefined
   /** Exponential back-off factor. @default 2 */
   factor?: number | undefined
   /** Multiply delays by a random factor between 1 and 2. @default true */
   randomize?: boolean | undefined
-  /** Give up once this many milliseconds have passed. @default Infinity */
+  /**
+   * Give up once this many milliseconds have passed (an integer up to 2^31 - 1, or
+   * `Infinity`). The turn's deadline (`timeoutMs`, its signal) ends retries sooner.
+   * @default Infinity
+   */
   maxRetryTime?: number | undefined
 }
 
@@ -36,9 +42,10 @@ export interface StateSaveOptions {
   /** @default { retries: 3, minTimeout: 100, maxTimeout: 2000, factor: 2, randomize: true } */
   retry?: SaveRetryOptions | undefined
   /**
-   * After the last retry: `'throw'` rejects the turn with `StateSaveError` (carrying
-   * the turn's `result`); `'warn'` resolves with `saved: false` and emits
-   * `state:save-failed`.
+   * After the last retry, or when the turn's deadline (or signal) ends the save:
+   * `'throw'` rejects the turn with `StateSaveError` (carrying the turn's `result`);
+   * `'warn'` resolves with `saved: false` and emits `state:save-failed`. Either way
+   * the reply the provider gave is never thrown away.
    * @default 'throw'
    */
   onError?: 'throw' | 'warn' | undefined
@@ -64,10 +71,11 @@ export function assertSaveRetryOptions(value: unknown, name: string): asserts va
   assertKnownKeys(value, RETRY_KEYS, name)
   const { retries, minTimeout, maxTimeout, factor, randomize, maxRetryTime } = value as Record<string, unknown>
   if (retries !== undefined) assertNonNegativeInteger(retries, `${name}.retries`)
-  if (minTimeout !== undefined) assertNonNegativeNumber(minTimeout, `${name}.minTimeout`)
-  if (maxTimeout !== undefined) assertNonNegativeNumber(maxTimeout, `${name}.maxTimeout`)
+  // Delays are timers: beyond Node's limit they would fire at once instead of late.
+  if (minTimeout !== undefined) assertDuration(minTimeout, `${name}.minTimeout`, 0)
+  if (maxTimeout !== undefined) assertDuration(maxTimeout, `${name}.maxTimeout`, 0)
   if (maxRetryTime !== undefined && maxRetryTime !== Number.POSITIVE_INFINITY) {
-    assertNonNegativeNumber(maxRetryTime, `${name}.maxRetryTime`)
+    assertDuration(maxRetryTime, `${name}.maxRetryTime`, 0)
   }
   if (factor !== undefined && (typeof factor !== 'number' || !Number.isFinite(factor) || factor < 1)) {
     throw new TypeError(`Expected \`${name}.factor\` to be a number of at least 1, got \`${show(factor)}\`.`)
@@ -86,6 +94,10 @@ export function assertSaveRetryOptions(value: unknown, name: string): asserts va
  * turn's execution id is the append's idempotency key, so a retry after a lost
  * acknowledgement never stores the turn twice. Nothing is stored when the turn
  * produced no reply or was aborted (unless a partial reply was kept on purpose).
+ *
+ * The save, its retries and the waits between them stop at the turn's signal: an
+ * append in flight then may still land (it is idempotent), and the pipeline holds
+ * the session's next turn until it has (see `docs/configuring-the-pipeline.md`).
  *
  * @example
  * ```ts
@@ -109,12 +121,15 @@ export function stateSave(store: StateStore, options: StateSaveOptions = {}): Mi
       const { sessionId, newMessages } = ctx
       let attempts = 1
       try {
+        // A partial reply is saved because the turn was aborted: with the turn's
+        // signal it could not be, so it gets one attempt of its own, no retries.
+        const partial = ctx.signal.aborted
         try {
-          ctx.storedLength = await store.append(sessionId, newMessages, { idempotencyKey: ctx.executionId })
+          ctx.storedLength = await appendOnce(store, ctx, partial ? undefined : ctx.signal)
         } catch (error) {
           // The common case (first attempt succeeds) stays free of p-retry's setup;
           // only a failure pays for the retry machinery.
-          if (!retryable(error) || retryOptions.retries === 0) throw error
+          if (ctx.signal.aborted || !retryable(error) || retryOptions.retries === 0) throw error
           ctx.emit('state:save-retry', { attempt: 1, retriesLeft: retryOptions.retries, error })
           ctx.storedLength = await retryAppend(store, ctx, retryOptions, () => attempts++)
         }
@@ -130,6 +145,22 @@ export function stateSave(store: StateStore, options: StateSaveOptions = {}): Mi
 }
 
 /**
+ * One `append` of the turn, with its signal. The pipeline learns of the write (it
+ * may outlive the turn), and the turn stops waiting for it at its deadline even if
+ * the store ignores the signal.
+ */
+function appendOnce(store: StateStore, ctx: ExecutionContext, signal: AbortSignal | undefined): Promise<number> {
+  let write: Promise<number>
+  try {
+    write = store.append(ctx.sessionId, ctx.newMessages, { idempotencyKey: ctx.executionId, ...(signal && { signal }) })
+  } catch (error) {
+    return Promise.reject(error)
+  }
+  trackWrite(ctx, write)
+  return signal === undefined ? write : raceSignal(write, signal)
+}
+
+/**
  * Attempts 2 and later of a save, on the same schedule `p-retry` would have used
  * from the first: wait the first delay, then hand the rest to `p-retry`.
  */
@@ -141,15 +172,16 @@ async function retryAppend(
 ): Promise<number> {
   const started = performance.now()
   const jitter = retry.randomize ? 1 + Math.random() : 1
-  await new Promise((resolve) => setTimeout(resolve, Math.min(Math.round(jitter * retry.minTimeout), retry.maxTimeout)))
+  await sleep(Math.min(Math.round(jitter * retry.minTimeout), retry.maxTimeout), ctx.signal)
   const spent = performance.now() - started
   const maxRetryTime = retry.maxRetryTime === undefined ? Number.POSITIVE_INFINITY : Math.max(0, retry.maxRetryTime - spent)
   return pRetry(
     () => {
       countAttempt()
-      return store.append(ctx.sessionId, ctx.newMessages, { idempotencyKey: ctx.executionId })
+      return appendOnce(store, ctx, ctx.signal)
     },
     {
+      signal: ctx.signal,
       retries: retry.retries - 1,
       minTimeout: retry.minTimeout * retry.factor,
       maxTimeout: retry.maxTimeout,
@@ -158,7 +190,7 @@ async function retryAppend(
       maxRetryTime,
       shouldRetry: ({ error }) => retryable(error),
       onFailedAttempt: ({ error, attemptNumber, retriesLeft }) => {
-        if (retriesLeft > 0 && retryable(error)) {
+        if (retriesLeft > 0 && retryable(error) && !ctx.signal.aborted) {
           ctx.emit('state:save-retry', { attempt: attemptNumber + 1, retriesLeft, error })
         }
       },

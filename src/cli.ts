@@ -197,8 +197,8 @@ function pipelineOptions(options: CliOptions, provider: Provider, store: MemoryS
     ...(options.system === undefined ? {} : { systemPrompt: options.system }),
     ...(options.maxMessages === undefined ? {} : { contextWindow: { maxMessages: options.maxMessages } }),
     ...(options.maxTokens === undefined ? {} : { tokenLimit: { maxTokens: options.maxTokens, model: tokenModel } }),
-    // A person is waiting: a slow model is fine, a hung one is not.
-    timeoutMs: 120_000,
+    // The pipeline's deadlines fit a person waiting on a real model: a reasoning model
+    // may think for minutes (timeoutMs 10 min, idleTimeoutMs 5 min between chunks).
   }
 }
 

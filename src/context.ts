@@ -156,7 +156,11 @@ export function resultOf(ctx: ExecutionContext): ExecuteResult {
  * so an aborted turn reads the same wherever it stopped.
  */
 export function turnAbortError(ctx: ExecutionContext, cause?: unknown): AbortError {
-  const reason: unknown = ctx.signal.reason ?? cause
+  return abortErrorOf(ctx.sessionId, ctx.signal.reason ?? cause)
+}
+
+/** The `AbortError` of a turn of `sessionId` aborted for `reason` (it may never have started). */
+export function abortErrorOf(sessionId: string, reason: unknown): AbortError {
   const timedOut = reason instanceof Error && reason.name === 'TimeoutError'
-  return new AbortError(`Turn of session \`${ctx.sessionId}\` ${timedOut ? reason.message : 'was aborted'}`, { cause: reason })
+  return new AbortError(`Turn of session \`${sessionId}\` ${timedOut ? reason.message : 'was aborted'}`, { cause: reason })
 }

@@ -1,12 +1,13 @@
 import { randomUUID } from 'node:crypto'
 import type { ExecuteOptions, ExecuteResult, ExecutionContext, Middleware, StreamChunk, TurnOptions } from './context.js'
-import { resultOf, turnAbortError } from './context.js'
+import { abortErrorOf, resultOf, turnAbortError } from './context.js'
 import type { Message, Provider, Role, StateStore, ToolDefinition } from './types.js'
 import type { PricingTable } from './pricing.js'
 import { compose, named, type ComposeHooks } from './compose.js'
 import { PipelineEmitter } from './events.js'
 import { AbortError, PipelineClosedError, PromptlineError } from './errors.js'
 import { TurnContext } from './turn-context.js'
+import { raceSignal, settleBy } from './abort.js'
 import { readTurn, type TurnInput } from './turn-input.js'
 import { MemoryStore } from './stores/memory.js'
 import { assertStore } from './stores/assert-store.js'
@@ -17,6 +18,7 @@ import {
   assertNonEmptyString,
   assertOneOf,
   assertOptionsObject,
+  assertDuration,
   assertPositiveInteger,
   show,
 } from './validate.js'
@@ -57,8 +59,25 @@ export interface PipelineOptions {
   onLoadError?: 'throw' | 'start-fresh' | undefined
   /** @default 'throw' */
   onSaveError?: 'throw' | 'warn' | undefined
-  /** Abort a turn after this many milliseconds (`false`: never). @default 30_000 */
+  /**
+   * The turn's deadline: `execute` (or the `stream` loop) settles at most this many
+   * milliseconds after the call, time spent queued behind earlier turns of the
+   * session, loading, the provider and saving included. At the deadline the turn
+   * rejects with `AbortError` (or, when only its save was cut short, settles as a
+   * failed save: see `onSaveError`), whatever the store or provider does with the
+   * signal. An integer up to 2^31 - 1 (about 24.8 days), or `false`: no deadline.
+   * @default 600_000 (10 minutes, the OpenAI SDK's own request timeout)
+   */
   timeoutMs?: number | false | undefined
+  /**
+   * The longest a streamed reply may stay silent: the wait for its first chunk and
+   * between two chunks (time your loop spends on a delta does not count). Past it
+   * the turn fails with `ProviderError` ("timed out: no data for … ms"). A plain
+   * `execute` receives its reply in one piece, so only `timeoutMs` bounds it.
+   * An integer up to 2^31 - 1, or `false`: no idle limit.
+   * @default 300_000 (5 minutes: reasoning models can think for minutes before their first token)
+   */
+  idleTimeoutMs?: number | false | undefined
   /** USD per million tokens by model, merged over `DEFAULT_PRICING`. */
   pricing?: PricingTable | undefined
   /** Sent to the provider as `request.model` (the provider's default otherwise). */
@@ -72,7 +91,7 @@ export interface PipelineOptions {
 /** Options of a chain built with `Pipeline.from`. */
 export interface ChainOptions {
   systemPrompt?: string | undefined
-  /** @default 30_000 */
+  /** The turn's deadline, as in `PipelineOptions`. @default 600_000 */
   timeoutMs?: number | false | undefined
 }
 
@@ -100,14 +119,17 @@ export const BUILT_IN_MIDDLEWARE = ['state-load', 'context-window', 'token-trunc
 
 const PIPELINE_KEYS: readonly (keyof PipelineOptions)[] = [
   'provider', 'store', 'systemPrompt', 'contextWindow', 'tokenLimit', 'saveRetry', 'onLoadError',
-  'onSaveError', 'timeoutMs', 'pricing', 'model', 'tools', 'saveOnAbort',
+  'onSaveError', 'timeoutMs', 'idleTimeoutMs', 'pricing', 'model', 'tools', 'saveOnAbort',
 ]
 const CHAIN_KEYS: readonly (keyof ChainOptions)[] = ['systemPrompt', 'timeoutMs']
 const USE_KEYS: readonly (keyof UseOptions)[] = ['name', 'before', 'after']
 const WINDOW_KEYS = ['maxMessages'] as const
 const TOKEN_LIMIT_KEYS = ['maxTokens', 'model', 'reserveForResponse'] as const
 
-const DEFAULT_TIMEOUT_MS = 30_000
+/** Long enough for a long answer from a reasoning model; the OpenAI SDK's request timeout. */
+export const DEFAULT_TIMEOUT_MS = 600_000
+/** Long enough for a reasoning model's first token; a stream silent longer than that is hung. */
+export const DEFAULT_IDLE_TIMEOUT_MS = 300_000
 /** The window when neither `contextWindow` nor `tokenLimit` is given. */
 const DEFAULT_WINDOW = { maxMessages: 20 } as const
 
@@ -133,7 +155,11 @@ export class Pipeline extends PipelineEmitter {
   readonly #timeoutMs: number | false
   readonly #ownedStore: StateStore | undefined
   #chainCache: Chain | undefined
-  /** The newest queued turn of each busy session; later turns wait for it. */
+  /**
+   * Per busy session, what its next turn waits for before it runs: the previous
+   * turn, until it settles; after that, any store write of it still in flight.
+   * Never rejects.
+   */
   readonly #tails = new Map<string, Promise<unknown>>()
   #closed = false
 
@@ -165,6 +191,7 @@ export class Pipeline extends PipelineEmitter {
       assertOptionsObject(tokenLimit, 'tokenLimit')
       assertKnownKeys(tokenLimit, TOKEN_LIMIT_KEYS, 'tokenLimit')
     }
+    const idleTimeoutMs = checkTimeout(options.idleTimeoutMs, 'idleTimeoutMs', DEFAULT_IDLE_TIMEOUT_MS)
     assertSaveRetryOptions(options.saveRetry, 'saveRetry')
     const { onLoadError = 'throw', onSaveError = 'throw', saveOnAbort = 'none' } = options
     assertOneOf(onLoadError, ['throw', 'start-fresh'], 'onLoadError')
@@ -175,7 +202,7 @@ export class Pipeline extends PipelineEmitter {
     this.#systemMessages = systemMessages(systemPrompt)
     this.#timeoutMs = checkTimeout(options.timeoutMs)
 
-    this.#entries = builtInStack(options, store, { onLoadError, onSaveError, saveOnAbort })
+    this.#entries = builtInStack(options, store, { onLoadError, onSaveError, saveOnAbort, idleTimeoutMs })
   }
 
   /**
@@ -279,7 +306,8 @@ export class Pipeline extends PipelineEmitter {
    * saved once the reply is complete. Leaving the loop early (`break`) aborts the
    * provider request, and nothing of the turn is stored (with `saveOnAbort:
    * 'partial'`, the part received so far). Each delta is handed over when the loop
-   * asks for it, so `timeoutMs` includes the time the loop spends on each delta.
+   * asks for it, so `timeoutMs` includes the time the loop spends on each delta
+   * (`idleTimeoutMs` does not).
    */
   stream(sessionId: string, role: Role, content: string, options?: ExecuteOptions): AsyncGenerator<StreamChunk, void, undefined>
   stream(sessionId: string, messages: readonly Message[], options?: TurnOptions): AsyncGenerator<StreamChunk, void, undefined>
@@ -337,7 +365,11 @@ export class Pipeline extends PipelineEmitter {
     }
   }
 
-  /** Waits for in-flight turns, then rejects new ones with `PipelineClosedError`. Closes a store the pipeline created. */
+  /**
+   * Rejects new turns with `PipelineClosedError`, waits for the turns in flight (each
+   * settles by its deadline) and for any store write a timed-out turn left in
+   * flight, then closes a store the pipeline created.
+   */
   async shutdown(): Promise<void> {
     this.#closed = true
     while (this.#tails.size > 0) await Promise.allSettled([...this.#tails.values()])
@@ -365,25 +397,35 @@ export class Pipeline extends PipelineEmitter {
     }
     const { inputs, signal } = turnInput
     const previous = this.#tails.get(sessionId)
-    const turn =
-      previous === undefined
-        ? this.#run(sessionId, inputs, signal, onDelta, consumerSignal)
-        : previous.then(settle, settle).then(() => this.#run(sessionId, inputs, signal, onDelta, consumerSignal))
-    const tail = turn.then(settle, settle)
+    let release!: (held: Promise<unknown>) => void
+    const tail = new Promise<unknown>((resolve) => (release = resolve))
     this.#tails.set(sessionId, tail)
     void tail.then(() => {
       if (this.#tails.get(sessionId) === tail) this.#tails.delete(sessionId)
     })
-    return turn
+    return this.#run(sessionId, inputs, signal, onDelta, consumerSignal, previous, release)
   }
 
+  /**
+   * One turn, from the call to its settlement. The deadline starts here, so it
+   * counts the time spent queued: `timeoutMs` bounds what the caller waits.
+   * `release` is called exactly once, with what the session's next turn must wait
+   * for (a promise that never rejects).
+   */
   async #run(
     sessionId: string,
     inputs: Message[],
     userSignal: AbortSignal | undefined,
     onDelta: ((text: string) => void | Promise<void>) | undefined,
     consumerSignal: AbortSignal | undefined,
+    previous: Promise<unknown> | undefined,
+    releaseTail: (held: Promise<unknown>) => void,
   ): Promise<ExecuteResult> {
+    let released = false
+    const release = (held: Promise<unknown>) => {
+      released = true
+      releaseTail(held)
+    }
     const controller = new AbortController()
     const abort =
       userSignal === undefined && consumerSignal === undefined
@@ -394,34 +436,85 @@ export class Pipeline extends PipelineEmitter {
       consumerSignal?.addEventListener('abort', abort)
     }
     const timeoutMs = this.#timeoutMs
+    // Aborted only by the deadline, unlike the turn's signal: a caller's abort may
+    // still let the turn store a partial reply, the deadline never waits for it.
+    const deadline = timeoutMs === false ? undefined : new AbortController()
     const timer =
-      timeoutMs === false
+      deadline === undefined
         ? undefined
-        : setTimeout(() => controller.abort(new DOMException(`timed out after ${timeoutMs} ms`, 'TimeoutError')), timeoutMs)
+        : setTimeout(() => {
+            const reason = new DOMException(`timed out after ${timeoutMs} ms`, 'TimeoutError')
+            deadline.abort(reason)
+            controller.abort(reason)
+          }, timeoutMs as number)
     if (userSignal?.aborted) controller.abort(userSignal.reason)
+    try {
+      if (previous !== undefined) {
+        try {
+          await raceSignal(previous, controller.signal)
+        } catch {
+          // Aborted while queued: the turn never runs, and the next one waits for what this one waited for.
+          release(previous)
+          throw abortErrorOf(sessionId, controller.signal.reason)
+        }
+      }
+      return await this.#turn(sessionId, inputs, controller.signal, deadline?.signal, onDelta, release)
+    } finally {
+      // Whatever failed on the way, the session's queue must move on.
+      if (!released) release(previous ?? Promise.resolve())
+      if (timer !== undefined) clearTimeout(timer)
+      if (abort !== undefined) {
+        userSignal?.removeEventListener('abort', abort)
+        consumerSignal?.removeEventListener('abort', abort)
+      }
+    }
+  }
 
+  async #turn(
+    sessionId: string,
+    inputs: Message[],
+    signal: AbortSignal,
+    deadline: AbortSignal | undefined,
+    onDelta: ((text: string) => void | Promise<void>) | undefined,
+    release: (held: Promise<unknown>) => void,
+  ): Promise<ExecuteResult> {
+    // Whether the provider streamed text: only then can a partial reply still be saved after the abort.
+    let streamed = false
+    const deliver =
+      onDelta === undefined
+        ? undefined
+        : (text: string) => {
+            streamed = true
+            return onDelta(text)
+          }
     const messages = this.#systemMessages.length === 0 ? inputs.slice() : [...this.#systemMessages, ...inputs]
     const pinned = this.#systemMessages.length
-    const ctx = new TurnContext(this, randomUUID(), sessionId, inputs, messages, pinned, controller.signal, onDelta)
+    const ctx = new TurnContext(this, randomUUID(), sessionId, inputs, messages, pinned, signal, deliver)
     ctx.emit('execution:start', { role: ctx.input.role, streaming: onDelta !== undefined })
+    let running: Promise<void> | undefined
+    let cutOff = false
     let result: ExecuteResult
     try {
       if (ctx.signal.aborted) throw turnAbortError(ctx)
       const chain = (this.#chainCache ??= this.#compose())
       const traced = this.listenerCount('middleware:start') + this.listenerCount('middleware:end') > 0
-      await (traced ? chain.traced : chain.plain)(ctx)
-      if (!ctx.saved && ctx.signal.aborted) throw turnAbortError(ctx)
+      running = (traced ? chain.traced : chain.plain)(ctx)
+      // The turn settles at its deadline even if a middleware, store or provider ignores the signal.
+      cutOff = (await settleBy(running, ctx.signal)) === 'released'
+      // Aborted by the caller after text arrived: the partial reply may be on its way
+      // to the store (`saveOnAbort: 'partial'`), and the caller expects it stored once
+      // the turn settles. Wait for it, but never past the deadline.
+      if (cutOff && streamed && deadline?.aborted !== true) cutOff = (await settleBy(running, deadline)) === 'released'
+      if (cutOff) throw turnAbortError(ctx)
+      // A failed save (`onSaveError: 'warn'`) keeps the reply; an aborted chain that never tried to save does not.
+      if (!ctx.saved && ctx.signal.aborted && !ctx.saveAttempted) throw turnAbortError(ctx)
       result = resultOf(ctx)
     } catch (error) {
       const failure = ctx.signal.aborted && !(error instanceof PromptlineError) ? turnAbortError(ctx, error) : error
       ctx.emit('execution:end', { durationMs: performance.now() - ctx.startedAt, saved: ctx.saved, error: failure })
       throw failure
     } finally {
-      if (timer !== undefined) clearTimeout(timer)
-      if (abort !== undefined) {
-        userSignal?.removeEventListener('abort', abort)
-        consumerSignal?.removeEventListener('abort', abort)
-      }
+      release(heldBy(ctx, running, cutOff && streamed))
     }
     ctx.emit('execution:end', { durationMs: result.durationMs, saved: ctx.saved })
     return result
@@ -448,7 +541,12 @@ export class Pipeline extends PipelineEmitter {
 function builtInStack(
   options: PipelineOptions,
   store: StateStore,
-  modes: { onLoadError: 'throw' | 'start-fresh'; onSaveError: 'throw' | 'warn'; saveOnAbort: 'none' | 'partial' },
+  modes: {
+    onLoadError: 'throw' | 'start-fresh'
+    onSaveError: 'throw' | 'warn'
+    saveOnAbort: 'none' | 'partial'
+    idleTimeoutMs: number | false
+  },
 ): Entry[] {
   const { provider, tokenLimit = false } = options
   // The default window applies only without a token budget: under `tokenLimit` alone,
@@ -478,6 +576,7 @@ function builtInStack(
         ...(options.pricing === undefined ? {} : { pricing: options.pricing }),
         ...(options.tools === undefined ? {} : { tools: options.tools }),
         saveOnAbort: modes.saveOnAbort,
+        idleTimeoutMs: modes.idleTimeoutMs,
       }),
     },
     {
@@ -524,6 +623,20 @@ function withPrefix<T>(prefix: string, build: () => T): T {
 
 function settle(): void {}
 
+/**
+ * What the session's next turn waits for once this one has settled: the store
+ * writes of this turn still in flight, so the next turn's load sees them and its
+ * own append cannot overtake them. A turn released at its deadline while a partial
+ * reply may still be saved (it streamed text) holds the session until its chain
+ * ends. A turn stalled anywhere else (a load, a provider) can write nothing more
+ * (`state-save` stores nothing of an aborted turn), so it holds nothing.
+ */
+function heldBy(ctx: TurnContext, running: Promise<void> | undefined, partialPending: boolean): Promise<unknown> {
+  if (running === undefined) return Promise.resolve()
+  if (partialPending) return running.then(settle, settle).then(() => ctx.writesSettled())
+  return ctx.writesSettled()
+}
+
 function systemMessages(systemPrompt: unknown): readonly Message[] {
   if (systemPrompt === undefined) return []
   if (typeof systemPrompt !== 'string') {
@@ -532,9 +645,9 @@ function systemMessages(systemPrompt: unknown): readonly Message[] {
   return systemPrompt.length === 0 ? [] : Object.freeze([Object.freeze({ role: 'system', content: systemPrompt } as Message)])
 }
 
-function checkTimeout(timeoutMs: unknown): number | false {
-  if (timeoutMs === undefined) return DEFAULT_TIMEOUT_MS
-  if (timeoutMs === false) return false
-  assertPositiveInteger(timeoutMs, 'timeoutMs')
-  return timeoutMs
+function checkTimeout(value: unknown, name = 'timeoutMs', fallback = DEFAULT_TIMEOUT_MS): number | false {
+  if (value === undefined) return fallback
+  if (value === false) return false
+  assertDuration(value, name)
+  return value
 }

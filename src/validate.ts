@@ -66,6 +66,11 @@ export function assertOneOf<T extends string>(value: unknown, allowed: readonly 
   }
 }
 
+/** Throws a `TypeError` naming `name` unless `value` is an `AbortSignal` (or undefined). */
+export function assertSignal(value: unknown, name: string): asserts value is AbortSignal | undefined {
+  if (value !== undefined && !(value instanceof AbortSignal)) throw expected(name, 'an AbortSignal', value)
+}
+
 /** Throws unless `value` is a plain object (or undefined when `optional`). */
 export function assertOptionsObject(value: unknown, name: string): asserts value is object | undefined {
   if (value === undefined) return

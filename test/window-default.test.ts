@@ -25,14 +25,14 @@ describe('the window default under a token limit', () => {
     expect(last[0]).toEqual({ role: 'user', content: 'message 0' })
     expect(pipe.middlewareNames).toContain('context-window')
     // The load is still a bounded tail, sized by the budget, not the whole history.
-    expect(store.loadCalls.at(-1)?.options).toEqual({ last: Math.ceil(100_000 / MIN_TOKENS_PER_MESSAGE) })
+    expect(store.loadCalls.at(-1)?.options?.last).toBe(Math.ceil(100_000 / MIN_TOKENS_PER_MESSAGE))
   })
 
   it('derives the tail from the budget left after reserveForResponse', async () => {
     const store = new FlakyStore()
     const pipe = new Pipeline({ provider: new MockProvider(), store, tokenLimit: { maxTokens: 1000, reserveForResponse: 400 } })
     await pipe.execute('s', 'user', 'hi')
-    expect(store.loadCalls[0]?.options).toEqual({ last: 200 })
+    expect(store.loadCalls[0]?.options?.last).toBe(200)
   })
 
   it('gives the same view as loading the whole history, once the budget trims', async () => {
@@ -59,17 +59,17 @@ describe('the window default under a token limit', () => {
     const pipe = new Pipeline({ provider: windowed, store: explicit, tokenLimit: { maxTokens: 100_000 }, contextWindow: { maxMessages: 6 } })
     await chat(pipe, 10)
     expect(windowed.requests.at(-1)?.messages).toHaveLength(6)
-    expect(explicit.loadCalls.at(-1)?.options).toEqual({ last: 6 })
+    expect(explicit.loadCalls.at(-1)?.options?.last).toBe(6)
 
     const plain = new FlakyStore()
     const defaulted = new MockProvider()
     await chat(new Pipeline({ provider: defaulted, store: plain }), 15)
     expect(defaulted.requests.at(-1)?.messages).toHaveLength(20)
-    expect(plain.loadCalls.at(-1)?.options).toEqual({ last: 20 })
+    expect(plain.loadCalls.at(-1)?.options?.last).toBe(20)
 
     const all = new FlakyStore()
     await new Pipeline({ provider: new MockProvider(), store: all, tokenLimit: { maxTokens: 1000 }, contextWindow: false }).execute('s', 'user', 'hi')
-    expect(all.loadCalls[0]?.options).toBeUndefined() // the whole history, as asked
+    expect(all.loadCalls[0]?.options?.last).toBeUndefined() // the whole history, as asked
   })
 
   it.each(['gpt-4o', 'gpt-4', 'gpt-3.5-turbo', 'gpt-4.1', 'o1'])(

@@ -1,6 +1,6 @@
 import type { Message, Provider, ProviderChunk, ProviderRequest, ProviderResponse } from '../types.js'
 import { AbortError } from '../errors.js'
-import { assertKnownKeys, assertNonEmptyString, assertNonNegativeNumber, assertOptionsObject, show } from '../validate.js'
+import { assertDuration, assertKnownKeys, assertNonEmptyString, assertOptionsObject, show } from '../validate.js'
 import { copyMessages } from '../messages.js'
 
 export type MockReply = string | string[] | ((messages: Message[]) => string | Promise<string>)
@@ -13,7 +13,7 @@ export interface MockProviderOptions {
    */
   reply?: MockReply | undefined
   /**
-   * Delay before answering, in milliseconds; an abort during it rejects at once.
+   * Delay before answering, in whole milliseconds (at most 2^31 - 1); an abort during it rejects at once.
    * @default 0
    */
   latencyMs?: number | undefined
@@ -57,7 +57,7 @@ export class MockProvider implements Provider {
         )
       }
     }
-    assertNonNegativeNumber(latencyMs, 'latencyMs')
+    assertDuration(latencyMs, 'latencyMs', 0)
     assertNonEmptyString(name, 'name')
     assertNonEmptyString(model, 'model')
     this.#reply = Array.isArray(reply) ? [...reply] : reply

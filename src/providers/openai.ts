@@ -10,7 +10,7 @@ import type {
 } from 'openai/resources/chat/completions'
 import type { Message, Provider, ProviderChunk, ProviderRequest, ProviderResponse, ToolCall, Usage } from '../types.js'
 import { AbortError, ProviderError } from '../errors.js'
-import { assertKnownKeys, assertNonEmptyString, assertNonNegativeInteger, assertOneOf, show } from '../validate.js'
+import { assertDuration, assertKnownKeys, assertNonEmptyString, assertNonNegativeInteger, assertOneOf, MAX_TIMER_MS, show } from '../validate.js'
 
 /** Which request field carries `ProviderRequest.maxTokens`. */
 export type MaxTokensParam = 'max_tokens' | 'max_completion_tokens'
@@ -67,8 +67,6 @@ export interface OpenAIProviderOptions {
 const PLACEHOLDER_KEY = 'promptline-no-key'
 const DEFAULT_TIMEOUT_MS = 600_000
 const DEFAULT_MAX_RETRIES = 2
-/** `setTimeout`'s limit; the SDK uses `setTimeout` for its timeout too. */
-const MAX_TIMEOUT_MS = 2_147_483_647
 const OPENAI_HOST = 'api.openai.com'
 const MAX_TOKENS_PARAMS: readonly MaxTokensParam[] = ['max_tokens', 'max_completion_tokens']
 const OPENAI_PROVIDER_KEYS: readonly (keyof OpenAIProviderOptions)[] = [
@@ -135,7 +133,7 @@ export class OpenAIProvider implements Provider {
     }
     if (baseURL !== undefined) assertHttpURL(baseURL, 'baseURL')
     if (maxRetries !== undefined) assertNonNegativeInteger(maxRetries, 'maxRetries')
-    if (timeoutMs !== undefined) assertTimeout(timeoutMs, 'timeoutMs')
+    if (timeoutMs !== undefined) assertDuration(timeoutMs, 'timeoutMs')
     if (maxTokensParam !== undefined) assertOneOf(maxTokensParam, MAX_TOKENS_PARAMS, 'maxTokensParam')
 
     let resolvedBaseURL: string
@@ -571,14 +569,9 @@ function isClientLike(value: unknown): value is OpenAI {
   return isRecord(completions) && typeof completions.create === 'function'
 }
 
+/** A timeout the SDK can honour: it uses `setTimeout`, which fires at once beyond `MAX_TIMER_MS`. */
 function isTimeout(value: unknown): value is number {
-  return Number.isSafeInteger(value) && (value as number) > 0 && (value as number) <= MAX_TIMEOUT_MS
-}
-
-function assertTimeout(value: unknown, name: string): asserts value is number {
-  if (!isTimeout(value)) {
-    throw new TypeError(`Expected \`${name}\` to be a positive integer of at most ${MAX_TIMEOUT_MS} (ms), got \`${show(value)}\`.`)
-  }
+  return Number.isSafeInteger(value) && (value as number) > 0 && (value as number) <= MAX_TIMER_MS
 }
 
 function assertHttpURL(value: unknown, name: string): asserts value is string {

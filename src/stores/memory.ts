@@ -8,6 +8,7 @@ import {
   assertOptionsObject,
   assertPositiveInteger,
   assertSessionId,
+  assertSignal,
 } from '../validate.js'
 
 export interface MemoryStoreOptions {
@@ -74,6 +75,8 @@ class Session {
  * single-process servers. It is the pipeline's default store.
  *
  * Every operation is atomic (nothing awaits between reading and writing a session).
+ * `load` and `append` honour `{ signal }`: already aborted, they reject with its
+ * reason and read or write nothing.
  * `load({ last })` costs O(last) and `append` O(messages appended), however long the
  * history. After `close()` every call rejects with a `StoreClosedError` (bad
  * arguments are still a `TypeError`: they are checked first); `close()` itself may
@@ -121,7 +124,10 @@ export class MemoryStore implements StateStore {
     assertKnownKeys(options, LOAD_KEYS, 'options')
     const last = options?.last
     if (last !== undefined) assertPositiveInteger(last, 'last')
+    assertSignal(options?.signal, 'signal')
     this.#assertOpen()
+    // Nothing here waits, so an abort can only come first: then nothing is read.
+    options?.signal?.throwIfAborted()
     const session = this.#touch(sessionId)
     if (session === undefined) return []
     const { messages } = session
@@ -154,7 +160,10 @@ export class MemoryStore implements StateStore {
     assertKnownKeys(options, APPEND_KEYS, 'options')
     const key = options?.idempotencyKey
     if (key !== undefined) assertNonEmptyString(key, 'idempotencyKey')
+    assertSignal(options?.signal, 'signal')
     this.#assertOpen()
+    // The append is atomic and immediate: aborted before, nothing is written; after, it is done.
+    options?.signal?.throwIfAborted()
     let session = this.#touch(sessionId)
     if (session !== undefined && key !== undefined && session.keys?.has(key) === true) return session.length
     if (messages.length === 0) {

@@ -33,6 +33,13 @@ export interface ConformanceTarget {
    * must be idempotent. Data left behind is the target's to clean up.
    */
   create(options?: ConformanceOptions): Promise<StateStore>
+  /**
+   * Run the tests of `{ signal }` in `load` and `append`: an already-aborted signal
+   * rejects with its reason and reads or writes nothing. Off until the store honours
+   * the signal (every store must accept it, and those tests always run).
+   * @default false
+   */
+  honoursSignal?: boolean
 }
 
 /** Every field a message can carry, with nested metadata, empty content and unicode. */
@@ -324,6 +331,42 @@ export function describeStoreConformance(target: ConformanceTarget): void {
         await store.delete('s')
         expect(await store.append('s', [user('b')], { idempotencyKey: 'k' })).toBe(1)
         expect(await store.load('s')).toStrictEqual([user('b')])
+      })
+    })
+
+    describe('{ signal }', () => {
+      it('load and append accept a signal that does not abort', async () => {
+        const { signal } = new AbortController()
+        expect(await store.append('s', [user('a')], { signal, idempotencyKey: 'k' })).toBe(1)
+        expect(await store.load('s', { signal })).toStrictEqual([user('a')])
+        expect(await store.load('s', { last: 1, signal })).toStrictEqual([user('a')])
+      })
+
+      describe.skipIf(target.honoursSignal !== true)('an aborted signal', () => {
+        const aborted = (reason: unknown) => {
+          const controller = new AbortController()
+          controller.abort(reason)
+          return controller.signal
+        }
+
+        it('load rejects with the signal’s reason', async () => {
+          await store.append('s', [user('a')])
+          const reason = new Error('turn timed out')
+          expect(await rejectionOf(() => store.load('s', { signal: aborted(reason) }))).toBe(reason)
+          expect(await rejectionOf(() => store.load('s', { last: 1, signal: aborted(reason) }))).toBe(reason)
+        })
+
+        it('append rejects with the signal’s reason and writes nothing, not even its idempotency key', async () => {
+          await store.append('s', [user('a')])
+          const reason = new Error('turn timed out')
+          const rejected = await rejectionOf(() => store.append('s', [user('b')], { idempotencyKey: 'k', signal: aborted(reason) }))
+          expect(rejected).toBe(reason)
+          expect(await rejectionOf(() => store.append('new', [user('b')], { signal: aborted(reason) }))).toBe(reason)
+          expect(await store.load('s')).toStrictEqual([user('a')])
+          expect(await store.length('new')).toBe(0)
+          // The key was not remembered: a retry with it stores the messages.
+          expect(await store.append('s', [user('b')], { idempotencyKey: 'k' })).toBe(2)
+        })
       })
     })
 

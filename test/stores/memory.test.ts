@@ -9,12 +9,14 @@ import { describeStoreConformance } from './conformance.js'
 describeStoreConformance({
   name: 'MemoryStore',
   create: async (options) => new MemoryStore(options),
+  honoursSignal: true,
 })
 
 // TTL and LRU bookkeeping reorder sessions on every use: a separate code path.
 describeStoreConformance({
   name: 'MemoryStore with ttlMs and maxSessions',
   create: async (options) => new MemoryStore({ ttlMs: 3_600_000, maxSessions: 1_000, ...options }),
+  honoursSignal: true,
 })
 
 const ids = (store: StateStore): Promise<string[]> => collect(store.list())
@@ -389,5 +391,14 @@ describe('MemoryStore close', () => {
     expect(await iterator.next()).toStrictEqual({ done: false, value: 'a' })
     await store.close()
     await expect(iterator.next()).rejects.toThrow('MemoryStore is closed')
+  })
+})
+
+describe('MemoryStore signal', () => {
+  it('rejects a signal that is not an AbortSignal, naming it', async () => {
+    const store = new MemoryStore()
+    await expect(store.load('s', { signal: 'stop' as never })).rejects.toThrow(/`signal`.*AbortSignal.*"stop"/)
+    await expect(store.append('s', [user('a')], { signal: {} as never })).rejects.toThrow(TypeError)
+    expect(await store.length('s')).toBe(0)
   })
 })
