@@ -1,9 +1,28 @@
-import type { Middleware } from '../src/context.js'
+import pRetry from 'p-retry'
+import type { ExecutionContext, Middleware } from '../src/context.js'
 import type { Message, StateStore } from '../src/types.js'
 import { named } from '../src/compose.js'
 import { StateLoadError } from '../src/errors.js'
+import { isRetryableStoreError as retryable } from '../src/retryable.js'
 import { assertOneOf, assertOptionsObject, assertPositiveInteger } from '../src/validate.js'
 import { assertStore } from '../src/stores/assert-store.js'
+import { assertSaveRetryOptions, type SaveRetryOptions } from './state-save.js'
+
+/** The `p-retry` options `state-load` accepts: the same shape as `SaveRetryOptions`. */
+export type LoadRetryOptions = SaveRetryOptions
+
+/**
+ * A load is idempotent, so a dropped connection or a timeout is worth another try;
+ * the schedule is short because the turn (and its user) is waiting: about 0.5 s at most
+ * besides the attempts themselves, and never past the turn's deadline.
+ */
+export const DEFAULT_LOAD_RETRY: Readonly<Required<Omit<LoadRetryOptions, 'maxRetryTime'>>> = Object.freeze({
+  retries: 3,
+  minTimeout: 50,
+  maxTimeout: 250,
+  factor: 2,
+  randomize: true,
+})
 
 export interface StateLoadOptions {
   /**
@@ -19,6 +38,14 @@ export interface StateLoadOptions {
    * @default 'throw'
    */
   onError?: 'throw' | 'start-fresh'
+  /**
+   * Retries of a load that failed with a transient error (a dropped connection, a
+   * timeout), with `p-retry`; corrupt data (`StateCorruptError`) and bad input are
+   * never retried, and no retry starts once the turn is aborted or past its deadline.
+   * Each retry emits `state:load-retry`. `{ retries: 0 }` turns retries off.
+   * @default { retries: 3, minTimeout: 50, maxTimeout: 250, factor: 2, randomize: true }
+   */
+  retry?: LoadRetryOptions
 }
 
 /**
@@ -36,15 +63,28 @@ export interface StateLoadOptions {
 export function stateLoad(store: StateStore, options: StateLoadOptions = {}): Middleware {
   assertStore(store, 'store')
   assertOptionsObject(options, 'options')
-  const { last, onError = 'throw' } = options
+  const { last, onError = 'throw', retry } = options
   if (last !== undefined) assertPositiveInteger(last, 'last')
   assertOneOf(onError, ['throw', 'start-fresh'], 'onError')
+  assertSaveRetryOptions(retry, 'retry')
+  const schedule = { ...DEFAULT_LOAD_RETRY, ...retry }
+  // A minTimeout above the default maxTimeout raises the bound rather than being silently capped.
+  if (retry?.maxTimeout === undefined) schedule.maxTimeout = Math.max(schedule.maxTimeout, schedule.minTimeout)
 
   return named('state-load', async function stateLoadMiddleware(ctx, next) {
     let history: Message[]
     try {
-      history = await loadTail(store, ctx.sessionId, last)
+      try {
+        history = await loadTail(store, ctx.sessionId, last, ctx.signal)
+      } catch (error) {
+        // The common case (first attempt succeeds) stays free of p-retry's setup.
+        if (!retryable(error) || schedule.retries === 0 || ctx.signal.aborted) throw error
+        ctx.emit('state:load-retry', { attempt: 1, retriesLeft: schedule.retries, error })
+        history = await retryLoad(store, ctx, last, schedule)
+      }
     } catch (error) {
+      // Past the deadline the turn fails as aborted (the pipeline reports it), not as a load failure.
+      if (ctx.signal.aborted && error === ctx.signal.reason) throw error
       ctx.emit('state:load-failed', { error, action: onError })
       if (onError === 'throw') throw new StateLoadError(ctx.sessionId, { cause: error })
       history = []
@@ -65,11 +105,59 @@ export function stateLoad(store: StateStore, options: StateLoadOptions = {}): Mi
   })
 }
 
-async function loadTail(store: StateStore, sessionId: string, last: number | undefined): Promise<Message[]> {
-  if (last === undefined) return store.load(sessionId)
+/**
+ * Attempts 2 and later: the first delay here, the rest on p-retry's schedule,
+ * all stopped by the turn's signal (p-retry then rejects with its reason).
+ */
+async function retryLoad(
+  store: StateStore,
+  ctx: ExecutionContext,
+  last: number | undefined,
+  retry: Required<Omit<LoadRetryOptions, 'maxRetryTime'>> & Pick<LoadRetryOptions, 'maxRetryTime'>,
+): Promise<Message[]> {
+  const started = performance.now()
+  const jitter = retry.randomize ? 1 + Math.random() : 1
+  await delay(Math.min(Math.round(jitter * retry.minTimeout), retry.maxTimeout), ctx.signal)
+  const spent = performance.now() - started
+  const maxRetryTime = retry.maxRetryTime === undefined ? Number.POSITIVE_INFINITY : Math.max(0, retry.maxRetryTime - spent)
+  return pRetry(() => loadTail(store, ctx.sessionId, last, ctx.signal), {
+    retries: retry.retries - 1,
+    minTimeout: retry.minTimeout * retry.factor,
+    maxTimeout: retry.maxTimeout,
+    factor: retry.factor,
+    randomize: retry.randomize,
+    maxRetryTime,
+    signal: ctx.signal,
+    shouldRetry: ({ error }) => retryable(error) && !ctx.signal.aborted,
+    onFailedAttempt: ({ error, attemptNumber, retriesLeft }) => {
+      if (retriesLeft > 0 && retryable(error) && !ctx.signal.aborted) {
+        ctx.emit('state:load-retry', { attempt: attemptNumber + 1, retriesLeft, error })
+      }
+    },
+  })
+}
+
+/** Waits `ms`, or rejects with the signal's reason once it aborts. */
+function delay(ms: number, signal: AbortSignal): Promise<void> {
+  if (signal.aborted) return Promise.reject(signal.reason)
+  return new Promise((resolve, reject) => {
+    const onAbort = () => {
+      clearTimeout(timer)
+      reject(signal.reason)
+    }
+    const timer = setTimeout(() => {
+      signal.removeEventListener('abort', onAbort)
+      resolve()
+    }, ms)
+    signal.addEventListener('abort', onAbort, { once: true })
+  })
+}
+
+async function loadTail(store: StateStore, sessionId: string, last: number | undefined, signal: AbortSignal): Promise<Message[]> {
+  if (last === undefined) return store.load(sessionId, { signal })
   let want = last
   for (;;) {
-    const tail = await store.load(sessionId, { last: want })
+    const tail = await store.load(sessionId, { last: want, signal })
     // A full tail that starts inside a tool group: widen until the group is whole.
     if (tail.length < want || tail[0]?.role !== 'tool') return tail
     want *= 2

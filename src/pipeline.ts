@@ -19,7 +19,7 @@ import {
   assertPositiveInteger,
   show,
 } from './validate.js'
-import { stateLoad } from '../middleware/state-load.js'
+import { stateLoad, type LoadRetryOptions } from '../middleware/state-load.js'
 import { contextWindow } from '../middleware/context-window.js'
 import { tokenTruncation } from '../middleware/token-truncation.js'
 import { providerCall } from '../middleware/provider-call.js'
@@ -49,6 +49,12 @@ export interface PipelineOptions {
   tokenLimit?: { maxTokens: number; model?: string; reserveForResponse?: number } | false
   /** `p-retry` options for saving a turn. @default { retries: 3, minTimeout: 100 } */
   saveRetry?: SaveRetryOptions
+  /**
+   * `p-retry` options for loading the history: a load that failed with a transient
+   * error is tried again within the turn's deadline; corrupt data never is.
+   * @default { retries: 3, minTimeout: 50, maxTimeout: 250 }
+   */
+  loadRetry?: LoadRetryOptions
   /** @default 'throw' */
   onLoadError?: 'throw' | 'start-fresh'
   /** @default 'throw' */
@@ -95,7 +101,7 @@ interface Chain {
 export const BUILT_IN_MIDDLEWARE = ['state-load', 'context-window', 'token-truncation', 'provider-call', 'state-save'] as const
 
 const PIPELINE_KEYS = new Set([
-  'provider', 'store', 'systemPrompt', 'contextWindow', 'tokenLimit', 'saveRetry', 'onLoadError',
+  'provider', 'store', 'systemPrompt', 'contextWindow', 'tokenLimit', 'saveRetry', 'loadRetry', 'onLoadError',
   'onSaveError', 'timeoutMs', 'pricing', 'model', 'tools', 'saveOnAbort',
 ])
 
@@ -154,6 +160,7 @@ export class Pipeline extends PipelineEmitter {
     }
     if (tokenLimit !== false) assertOptionsObject(tokenLimit, 'tokenLimit')
     assertSaveRetryOptions(options.saveRetry, 'saveRetry')
+    assertSaveRetryOptions(options.loadRetry, 'loadRetry')
     const { onLoadError = 'throw', onSaveError = 'throw', saveOnAbort = 'none' } = options
     assertOneOf(onLoadError, ['throw', 'start-fresh'], 'onLoadError')
     assertOneOf(onSaveError, ['throw', 'warn'], 'onSaveError')
@@ -446,7 +453,14 @@ function builtInStack(
   // (dropped > 0) tells that older history exists, for the price of one message.
   const loadOptions = window === false ? {} : { last: window.maxMessages }
   return [
-    { name: 'state-load', fn: stateLoad(store, { ...loadOptions, onError: modes.onLoadError }) },
+    {
+      name: 'state-load',
+      fn: stateLoad(store, {
+        ...loadOptions,
+        ...(options.loadRetry === undefined ? {} : { retry: options.loadRetry }),
+        onError: modes.onLoadError,
+      }),
+    },
     {
       name: 'context-window',
       fn: window === false ? passThrough('context-window') : withPrefix('contextWindow', () => contextWindow(window)),

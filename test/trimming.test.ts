@@ -108,7 +108,7 @@ describe('tool groups', () => {
     const pipe = new Pipeline({ provider, store, contextWindow: { maxMessages: 2 } })
     const turn = await pipe.execute('s', 'tool', 'sunny in c3', { toolCallId: 'c3' })
     // last 2 = [c1, c2] starts with a tool message → widened to 4 = [u2, A, c1, c2].
-    expect(store.loadCalls.map((c) => c.options)).toEqual([{ last: 2 }, { last: 4 }])
+    expect(store.loadCalls.map((c) => c.options?.last)).toEqual([2, 4])
     expect(turn.messages).toEqual([groupOf3, result('c1'), result('c2'), result('c3')])
   })
 
@@ -118,7 +118,7 @@ describe('tool groups', () => {
     const pipe = new Pipeline({ provider: new MockProvider(), store, systemPrompt: SYSTEM, contextWindow: { maxMessages: 2 } })
     const turn = await pipe.execute('s', 'user', 'And tomorrow?')
     // last 2 = [c2, c3] → widened to 4 = [A, c1, c2, c3]: whole, but the window cannot hold it next to the input.
-    expect(store.loadCalls.map((c) => c.options)).toEqual([{ last: 2 }, { last: 4 }])
+    expect(store.loadCalls.map((c) => c.options?.last)).toEqual([2, 4])
     expect(turn.messages).toEqual([sys, { role: 'user', content: 'And tomorrow?' }])
   })
 
