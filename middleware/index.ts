@@ -1,4 +1,4 @@
-export { stateLoad, type StateLoadOptions } from './state-load.js'
+export { stateLoad, DEFAULT_LOAD_RETRY, type LoadRetryOptions, type StateLoadOptions } from './state-load.js'
 export { contextWindow, type ContextWindowOptions } from './context-window.js'
 export { tokenTruncation, type TokenTruncationOptions } from './token-truncation.js'
 export { providerCall, type ProviderCallOptions } from './provider-call.js'

@@ -2,8 +2,26 @@ import type { Middleware } from '../src/context.js'
 import type { Message, StateStore } from '../src/types.js'
 import { named } from '../src/compose.js'
 import { StateLoadError } from '../src/errors.js'
+import { isRetryableStoreError as retryable } from '../src/retryable.js'
 import { assertKnownKeys, assertOneOf, assertOptionsObject, assertPositiveInteger } from '../src/validate.js'
 import { assertStore } from '../src/stores/assert-store.js'
+import { assertRetryOptions, retryAfterFirstFailure, retrySchedule, type RetryOptions, type RetrySchedule } from '../src/retry-schedule.js'
+
+/** The `p-retry` options `state-load` accepts: the same shape as `SaveRetryOptions`. */
+export type LoadRetryOptions = RetryOptions
+
+/**
+ * A load is idempotent, so a dropped connection or a timeout is worth another try;
+ * the schedule is short because the turn (and its user) is waiting: about 0.5 s at most
+ * besides the attempts themselves, and never past the turn's deadline.
+ */
+export const DEFAULT_LOAD_RETRY: Readonly<RetrySchedule> = Object.freeze({
+  retries: 3,
+  minTimeout: 50,
+  maxTimeout: 250,
+  factor: 2,
+  randomize: true,
+})
 
 export interface StateLoadOptions {
   /**
@@ -19,9 +37,17 @@ export interface StateLoadOptions {
    * @default 'throw'
    */
   onError?: 'throw' | 'start-fresh' | undefined
+  /**
+   * Retries of a load that failed with a transient error (a dropped connection, a
+   * timeout), with `p-retry`; corrupt data (`StateCorruptError`) and bad input are
+   * never retried, and no retry starts once the turn is aborted or past its deadline.
+   * Each retry emits `state:load-retry`. `{ retries: 0 }` turns retries off.
+   * @default { retries: 3, minTimeout: 50, maxTimeout: 250, factor: 2, randomize: true }
+   */
+  retry?: LoadRetryOptions | undefined
 }
 
-const STATE_LOAD_KEYS: readonly (keyof StateLoadOptions)[] = ['last', 'onError']
+const STATE_LOAD_KEYS: readonly (keyof StateLoadOptions)[] = ['last', 'onError', 'retry']
 
 /**
  * Loads the session's history into `ctx.history` and puts it into the provider
@@ -39,15 +65,28 @@ export function stateLoad(store: StateStore, options: StateLoadOptions = {}): Mi
   assertStore(store, 'store')
   assertOptionsObject(options, 'options')
   assertKnownKeys(options, STATE_LOAD_KEYS, '')
-  const { last, onError = 'throw' } = options
+  const { last, onError = 'throw', retry } = options
   if (last !== undefined) assertPositiveInteger(last, 'last')
   assertOneOf(onError, ['throw', 'start-fresh'], 'onError')
+  assertRetryOptions(retry, 'retry')
+  const schedule = retrySchedule(DEFAULT_LOAD_RETRY, retry)
 
   return named('state-load', async function stateLoadMiddleware(ctx, next) {
     let history: Message[]
     try {
-      history = await loadTail(store, ctx.sessionId, last, ctx.signal)
+      try {
+        history = await loadTail(store, ctx.sessionId, last, ctx.signal)
+      } catch (error) {
+        // The common case (first attempt succeeds) stays free of p-retry's setup.
+        if (!retryable(error) || schedule.retries === 0 || ctx.signal.aborted) throw error
+        ctx.emit('state:load-retry', { attempt: 1, retriesLeft: schedule.retries, error })
+        history = await retryAfterFirstFailure(() => loadTail(store, ctx.sessionId, last, ctx.signal), schedule, ctx.signal, (attempt, retriesLeft, error) =>
+          ctx.emit('state:load-retry', { attempt, retriesLeft, error }),
+        )
+      }
     } catch (error) {
+      // Past the deadline the turn fails as aborted (the pipeline reports it), not as a load failure.
+      if (ctx.signal.aborted && error === ctx.signal.reason) throw error
       ctx.emit('state:load-failed', { error, action: onError })
       if (onError === 'throw') throw new StateLoadError(ctx.sessionId, { cause: error })
       history = []

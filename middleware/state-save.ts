@@ -1,4 +1,3 @@
-import pRetry from 'p-retry'
 import type { ExecutionContext, Middleware } from '../src/context.js'
 import { resultOf } from '../src/context.js'
 import type { StateStore } from '../src/types.js'
@@ -6,37 +5,13 @@ import { named } from '../src/compose.js'
 import { StateSaveError } from '../src/errors.js'
 import { isRetryableStoreError as retryable } from '../src/retryable.js'
 import { assertStore } from '../src/stores/assert-store.js'
-import { raceSignal, sleep } from '../src/abort.js'
+import { raceSignal } from '../src/abort.js'
 import { trackWrite } from '../src/turn-context.js'
-import {
-  assertDuration,
-  assertKnownKeys,
-  assertNonNegativeInteger,
-  assertOneOf,
-  assertOptionsObject,
-  definedOnly,
-  show,
-} from '../src/validate.js'
+import { assertRetryOptions, retryAfterFirstFailure, retrySchedule, type RetryOptions, type RetrySchedule } from '../src/retry-schedule.js'
+import { assertKnownKeys, assertOneOf, assertOptionsObject } from '../src/validate.js'
 
-/** The `p-retry` options `state-save` accepts. */
-export interface SaveRetryOptions {
-  /** Retries after the first attempt. @default 3 */
-  retries?: number | undefined
-  /** Milliseconds before the first retry (an integer, at most 2^31 - 1). @default 100 */
-  minTimeout?: number | undefined
-  /** Upper bound of the delay between retries, in milliseconds (an integer, at most 2^31 - 1). @default 2000 */
-  maxTimeout?: number | undefined
-  /** Exponential back-off factor. @default 2 */
-  factor?: number | undefined
-  /** Multiply delays by a random factor between 1 and 2. @default true */
-  randomize?: boolean | undefined
-  /**
-   * Give up once this many milliseconds have passed (an integer up to 2^31 - 1, or
-   * `Infinity`). The turn's deadline (`timeoutMs`, its signal) ends retries sooner.
-   * @default Infinity
-   */
-  maxRetryTime?: number | undefined
-}
+/** The `p-retry` options `state-save` accepts. @default { retries: 3, minTimeout: 100, maxTimeout: 2000, factor: 2, randomize: true } */
+export type SaveRetryOptions = RetryOptions
 
 export interface StateSaveOptions {
   /** @default { retries: 3, minTimeout: 100, maxTimeout: 2000, factor: 2, randomize: true } */
@@ -51,8 +26,6 @@ export interface StateSaveOptions {
   onError?: 'throw' | 'warn' | undefined
 }
 
-type RetrySchedule = { [K in Exclude<keyof SaveRetryOptions, 'maxRetryTime'>]-?: NonNullable<SaveRetryOptions[K]> } & Pick<SaveRetryOptions, 'maxRetryTime'>
-
 export const DEFAULT_SAVE_RETRY: Readonly<RetrySchedule> = Object.freeze({
   retries: 3,
   minTimeout: 100,
@@ -61,32 +34,10 @@ export const DEFAULT_SAVE_RETRY: Readonly<RetrySchedule> = Object.freeze({
   randomize: true,
 })
 
-const RETRY_KEYS: readonly (keyof SaveRetryOptions)[] = ['retries', 'minTimeout', 'maxTimeout', 'factor', 'randomize', 'maxRetryTime']
 const STATE_SAVE_KEYS: readonly (keyof StateSaveOptions)[] = ['retry', 'onError']
 
 /** Validates `saveRetry` up front, as p-retry would only on first use. */
-export function assertSaveRetryOptions(value: unknown, name: string): asserts value is SaveRetryOptions | undefined {
-  assertOptionsObject(value, name)
-  if (value === undefined) return
-  assertKnownKeys(value, RETRY_KEYS, name)
-  const { retries, minTimeout, maxTimeout, factor, randomize, maxRetryTime } = value as Record<string, unknown>
-  if (retries !== undefined) assertNonNegativeInteger(retries, `${name}.retries`)
-  // Delays are timers: beyond Node's limit they would fire at once instead of late.
-  if (minTimeout !== undefined) assertDuration(minTimeout, `${name}.minTimeout`, 0)
-  if (maxTimeout !== undefined) assertDuration(maxTimeout, `${name}.maxTimeout`, 0)
-  if (maxRetryTime !== undefined && maxRetryTime !== Number.POSITIVE_INFINITY) {
-    assertDuration(maxRetryTime, `${name}.maxRetryTime`, 0)
-  }
-  if (factor !== undefined && (typeof factor !== 'number' || !Number.isFinite(factor) || factor < 1)) {
-    throw new TypeError(`Expected \`${name}.factor\` to be a number of at least 1, got \`${show(factor)}\`.`)
-  }
-  if (randomize !== undefined && typeof randomize !== 'boolean') {
-    throw new TypeError(`Expected \`${name}.randomize\` to be a boolean, got \`${show(randomize)}\`.`)
-  }
-  if (minTimeout !== undefined && maxTimeout !== undefined && (minTimeout as number) > (maxTimeout as number)) {
-    throw new TypeError(`Expected \`${name}.minTimeout\` (${minTimeout}) to be at most \`${name}.maxTimeout\` (${maxTimeout}).`)
-  }
-}
+export const assertSaveRetryOptions: (value: unknown, name: string) => asserts value is SaveRetryOptions | undefined = assertRetryOptions
 
 /**
  * Appends the turn's new messages (input, tool messages, reply) to the store in
@@ -111,9 +62,7 @@ export function stateSave(store: StateStore, options: StateSaveOptions = {}): Mi
   const { retry, onError = 'throw' } = options
   assertSaveRetryOptions(retry, 'retry')
   assertOneOf(onError, ['throw', 'warn'], 'onError')
-  const retryOptions: RetrySchedule = { ...DEFAULT_SAVE_RETRY, ...definedOnly(retry) }
-  // A minTimeout above the default maxTimeout raises the bound rather than being silently capped.
-  if (retry?.maxTimeout === undefined) retryOptions.maxTimeout = Math.max(retryOptions.maxTimeout, retryOptions.minTimeout)
+  const retryOptions = retrySchedule(DEFAULT_SAVE_RETRY, retry)
 
   return named('state-save', async function stateSaveMiddleware(ctx, next) {
     const aborted = ctx.signal.aborted && ctx.response?.metadata?.aborted !== true
@@ -131,7 +80,15 @@ export function stateSave(store: StateStore, options: StateSaveOptions = {}): Mi
           // only a failure pays for the retry machinery.
           if (ctx.signal.aborted || !retryable(error) || retryOptions.retries === 0) throw error
           ctx.emit('state:save-retry', { attempt: 1, retriesLeft: retryOptions.retries, error })
-          ctx.storedLength = await retryAppend(store, ctx, retryOptions, () => attempts++)
+          ctx.storedLength = await retryAfterFirstFailure(
+            () => {
+              attempts++
+              return appendOnce(store, ctx, ctx.signal)
+            },
+            retryOptions,
+            ctx.signal,
+            (attempt, retriesLeft, error) => ctx.emit('state:save-retry', { attempt, retriesLeft, error }),
+          )
         }
         ctx.saved = true
         ctx.emit('state:saved', { count: newMessages.length, storedLength: ctx.storedLength, attempts })
@@ -158,42 +115,4 @@ function appendOnce(store: StateStore, ctx: ExecutionContext, signal: AbortSigna
   }
   trackWrite(ctx, write)
   return signal === undefined ? write : raceSignal(write, signal)
-}
-
-/**
- * Attempts 2 and later of a save, on the same schedule `p-retry` would have used
- * from the first: wait the first delay, then hand the rest to `p-retry`.
- */
-async function retryAppend(
-  store: StateStore,
-  ctx: ExecutionContext,
-  retry: RetrySchedule,
-  countAttempt: () => void,
-): Promise<number> {
-  const started = performance.now()
-  const jitter = retry.randomize ? 1 + Math.random() : 1
-  await sleep(Math.min(Math.round(jitter * retry.minTimeout), retry.maxTimeout), ctx.signal)
-  const spent = performance.now() - started
-  const maxRetryTime = retry.maxRetryTime === undefined ? Number.POSITIVE_INFINITY : Math.max(0, retry.maxRetryTime - spent)
-  return pRetry(
-    () => {
-      countAttempt()
-      return appendOnce(store, ctx, ctx.signal)
-    },
-    {
-      signal: ctx.signal,
-      retries: retry.retries - 1,
-      minTimeout: retry.minTimeout * retry.factor,
-      maxTimeout: retry.maxTimeout,
-      factor: retry.factor,
-      randomize: retry.randomize,
-      maxRetryTime,
-      shouldRetry: ({ error }) => retryable(error),
-      onFailedAttempt: ({ error, attemptNumber, retriesLeft }) => {
-        if (retriesLeft > 0 && retryable(error) && !ctx.signal.aborted) {
-          ctx.emit('state:save-retry', { attempt: attemptNumber + 1, retriesLeft, error })
-        }
-      },
-    },
-  )
 }

@@ -13,6 +13,8 @@ export interface PipelineEvents {
   'middleware:start': TurnEvent & { name: string }
   'middleware:end': TurnEvent & { name: string; durationMs: number; error?: unknown }
   'state:loaded': TurnEvent & { count: number; last: number | undefined }
+  /** A load failed with a transient error and is tried again (`attempt` is the one that failed). */
+  'state:load-retry': TurnEvent & { attempt: number; retriesLeft: number; error: unknown }
   'state:load-failed': TurnEvent & { error: unknown; action: 'throw' | 'start-fresh' }
   'context:trimmed': TurnEvent & { kept: number; dropped: number; maxMessages: number }
   'tokens:truncated': TurnEvent & { kept: number; dropped: number; tokens: number; maxTokens: number }

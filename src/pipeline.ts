@@ -22,11 +22,12 @@ import {
   assertPositiveInteger,
   show,
 } from './validate.js'
-import { stateLoad } from '../middleware/state-load.js'
+import { stateLoad, type LoadRetryOptions } from '../middleware/state-load.js'
 import { contextWindow } from '../middleware/context-window.js'
 import { tokenTruncation } from '../middleware/token-truncation.js'
 import { providerCall } from '../middleware/provider-call.js'
-import { assertSaveRetryOptions, stateSave, type SaveRetryOptions } from '../middleware/state-save.js'
+import { stateSave, type SaveRetryOptions } from '../middleware/state-save.js'
+import { assertRetryOptions } from './retry-schedule.js'
 
 export interface PipelineOptions {
   /** The model backend. Required. */
@@ -55,6 +56,12 @@ export interface PipelineOptions {
   tokenLimit?: { maxTokens: number; model?: string | undefined; reserveForResponse?: number | undefined } | false | undefined
   /** `p-retry` options for saving a turn. @default { retries: 3, minTimeout: 100 } */
   saveRetry?: SaveRetryOptions | undefined
+  /**
+   * `p-retry` options for loading the history: a load that failed with a transient
+   * error is tried again within the turn's deadline; corrupt data never is.
+   * @default { retries: 3, minTimeout: 50, maxTimeout: 250 }
+   */
+  loadRetry?: LoadRetryOptions | undefined
   /** @default 'throw' */
   onLoadError?: 'throw' | 'start-fresh' | undefined
   /** @default 'throw' */
@@ -118,7 +125,7 @@ interface Chain {
 export const BUILT_IN_MIDDLEWARE = ['state-load', 'context-window', 'token-truncation', 'provider-call', 'state-save'] as const
 
 const PIPELINE_KEYS: readonly (keyof PipelineOptions)[] = [
-  'provider', 'store', 'systemPrompt', 'contextWindow', 'tokenLimit', 'saveRetry', 'onLoadError',
+  'provider', 'store', 'systemPrompt', 'contextWindow', 'tokenLimit', 'saveRetry', 'loadRetry', 'onLoadError',
   'onSaveError', 'timeoutMs', 'idleTimeoutMs', 'pricing', 'model', 'tools', 'saveOnAbort',
 ]
 const CHAIN_KEYS: readonly (keyof ChainOptions)[] = ['systemPrompt', 'timeoutMs']
@@ -192,7 +199,8 @@ export class Pipeline extends PipelineEmitter {
       assertKnownKeys(tokenLimit, TOKEN_LIMIT_KEYS, 'tokenLimit')
     }
     const idleTimeoutMs = checkTimeout(options.idleTimeoutMs, 'idleTimeoutMs', DEFAULT_IDLE_TIMEOUT_MS)
-    assertSaveRetryOptions(options.saveRetry, 'saveRetry')
+    assertRetryOptions(options.saveRetry, 'saveRetry')
+    assertRetryOptions(options.loadRetry, 'loadRetry')
     const { onLoadError = 'throw', onSaveError = 'throw', saveOnAbort = 'none' } = options
     assertOneOf(onLoadError, ['throw', 'start-fresh'], 'onLoadError')
     assertOneOf(onSaveError, ['throw', 'warn'], 'onSaveError')
@@ -563,7 +571,14 @@ function builtInStack(
         ? { last: budgetTail(tokenLimit) }
         : {}
   return [
-    { name: 'state-load', fn: stateLoad(store, { ...loadOptions, onError: modes.onLoadError }) },
+    {
+      name: 'state-load',
+      fn: stateLoad(store, {
+        ...loadOptions,
+        ...(options.loadRetry === undefined ? {} : { retry: options.loadRetry }),
+        onError: modes.onLoadError,
+      }),
+    },
     {
       name: 'context-window',
       fn: window === false ? passThrough('context-window') : withPrefix('contextWindow', () => contextWindow(window)),

@@ -18,6 +18,7 @@ const EVENT_NAMES = Object.keys({
   'middleware:start': true,
   'middleware:end': true,
   'state:loaded': true,
+  'state:load-retry': true,
   'state:load-failed': true,
   'context:trimmed': true,
   'tokens:truncated': true,
@@ -144,6 +145,7 @@ describe('events of failures', () => {
       onLoadError: 'start-fresh',
       onSaveError: 'warn',
       saveRetry: { retries: 1, minTimeout: 1, maxTimeout: 2 },
+      loadRetry: { retries: 0 },
     })
     const events = recordAll(pipe)
     const result = await pipe.execute('s', 'user', 'hi')
@@ -192,10 +194,11 @@ describe('events of failures', () => {
       onLoadError: 'start-fresh',
       onSaveError: 'warn',
       saveRetry: { retries: 1, minTimeout: 1, maxTimeout: 2 },
+      loadRetry: { retries: 1, minTimeout: 1, maxTimeout: 2 },
     })
     const events = recordAll(pipe)
     await pipe.execute('s', 'user', 'a normal turn')
-    store.failLoads = 1
+    store.failLoads = 2
     store.failAppends = Number.POSITIVE_INFINITY
     await pipe.execute('s', 'user', 'a failing turn')
     expect(new Set(events.map((e) => e.name))).toEqual(new Set(EVENT_NAMES))

@@ -449,6 +449,7 @@ describe('the API key', () => {
         onLoadError: 'start-fresh',
         onSaveError: 'warn',
         saveRetry: { retries: 1, minTimeout: 0, maxTimeout: 0 },
+        loadRetry: { retries: 1, minTimeout: 0, maxTimeout: 0 },
         timeoutMs: 200,
         saveOnAbort: 'partial',
       },
@@ -466,8 +467,8 @@ describe('the API key', () => {
     const trimmed = await pipe.execute('s', 'user', 'Shorter, please')
     expect(trimmed.trimmed['context-window']?.dropped).toBe(1)
     expect(trimmed.trimmed['token-truncation']?.dropped).toBe(1)
-    // A load that fails (start-fresh) and a save that fails for good (warn).
-    store.failLoads = 1
+    // A load that fails twice (one retry, then start-fresh) and a save that fails for good (warn).
+    store.failLoads = 2
     store.failAppends = 2
     expect((await pipe.execute('s', 'user', 'And now?')).saved).toBe(false)
 

@@ -172,7 +172,7 @@ describe('store failures', () => {
     await store.save('s', [user('old'), assistant('old reply')])
     store.failLoads = 1
     const provider = new MockProvider()
-    const pipe = new Pipeline({ provider, store, systemPrompt: 'sys', onLoadError: 'start-fresh' })
+    const pipe = new Pipeline({ provider, store, systemPrompt: 'sys', onLoadError: 'start-fresh', loadRetry: { retries: 0 } })
     const failed = record(pipe, 'state:load-failed')
 
     const result = await pipe.execute('s', 'user', 'hello')
@@ -188,7 +188,7 @@ describe('store failures', () => {
     const store = new FlakyStore()
     store.failLoads = 1
     const provider = new MockProvider()
-    const pipe = new Pipeline({ provider, store })
+    const pipe = new Pipeline({ provider, store, loadRetry: { retries: 0 } })
 
     const error = await pipe.execute('s', 'user', 'hello').catch((e: unknown) => e)
 

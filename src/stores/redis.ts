@@ -1,8 +1,11 @@
 import { createHash } from 'node:crypto'
+import { setMaxListeners } from 'node:events'
 import { Redis, type Cluster } from 'ioredis'
 import type { AppendOptions, ListOptions, LoadOptions, Message, StateStore } from '../types.js'
-import { SessionExistsError, SessionNotFoundError, StateCorruptError, StoreClosedError } from '../errors.js'
+import { PromptlineError, SessionExistsError, SessionNotFoundError, StateCorruptError, StoreClosedError } from '../errors.js'
 import {
+  assertDuration,
+  assertKnownKeys,
   assertMessages,
   assertNonEmptyString,
   assertOptionsObject,
@@ -11,6 +14,21 @@ import {
   messageProblem,
   show,
 } from '../validate.js'
+import { describeRedisFailure, RedisStoreError } from './redis-errors.js'
+
+export { RedisStoreError, type RedisFailureCode } from './redis-errors.js'
+
+/** See `RedisStoreOptions.wait`. */
+export interface RedisWaitOptions {
+  /** How many replicas must have a write before the call resolves. A positive integer. */
+  replicas: number
+  /**
+   * How long Redis waits for them (`WAIT`'s timeout), in milliseconds. A client
+   * the store creates gets a `commandTimeout` at least a second longer; for a
+   * client you pass in, keep this below its `commandTimeout`.
+   */
+  timeoutMs: number
+}
 
 export interface RedisStoreOptions {
   /**
@@ -33,7 +51,28 @@ export interface RedisStoreOptions {
    * @default undefined (no cap)
    */
   maxMessages?: number
+  /**
+   * Durability across failover. Redis replicates asynchronously: a write is
+   * acknowledged once the master has run it, and a master that dies before a
+   * replica received it takes the write with it. With `wait`, every write
+   * (`append`, `save`, `fork`) is followed by `WAIT replicas timeoutMs` on the node
+   * that owns the session's slot, sent with the write on the same connection; if
+   * fewer replicas acknowledge it in time the call rejects with a `RedisStoreError`
+   * of code `WAIT`, which the pipeline retries like any transient error (appends are
+   * idempotent), so a turn reports `saved: true` only once its messages are on
+   * `replicas` replicas. See `docs/redis.md` for what this does and does not promise.
+   * @default undefined (no WAIT: acknowledged by the master alone)
+   * @example { replicas: 1, timeoutMs: 500 }
+   */
+  wait?: RedisWaitOptions
 }
+
+const OPTION_KEYS = ['prefix', 'ttlSeconds', 'maxMessages', 'wait']
+const WAIT_KEYS = ['replicas', 'timeoutMs']
+const LOAD_KEYS = ['last', 'signal']
+const APPEND_KEYS = ['idempotencyKey', 'signal']
+/** How long `close()` lets pending replies arrive before it drops the connection. */
+const CLOSE_GRACE_MS = 1_000
 
 /** The Redis keys of one session (see `docs/redis.md`). */
 export interface RedisSessionKeys {
@@ -73,9 +112,16 @@ function reconnectDelay(attempt: number): number {
 const IDEMPOTENCY_WINDOW = 100
 
 // ---------------------------------------------------------------------------
-// Lua scripts. Every script checks the types of the keys it reads before its
-// first write, so a corrupt key never leaves a half-done write behind (`save`
-// instead replaces whatever is there).
+// Lua scripts. Each one decides everything before its first write: it checks
+// the types of its keys and the values it will use (the meta version), so a
+// corrupt key is reported as corruption and never leaves a half-done write
+// behind (Redis does not roll a failing script back). `save` instead replaces
+// whatever is there, which is how a corrupt session is repaired.
+//
+// Every script starts with a `#!lua` shebang (Redis 7): Redis then refuses a
+// writing script up front while used memory is above `maxmemory` (without it, a
+// script whose first write is a `DEL` may write past the limit). The read
+// scripts are flagged `allow-oom`: reading a history must work while Redis is full.
 // KEYS are always the session's keys, so on a Cluster they share one slot.
 // ---------------------------------------------------------------------------
 
@@ -84,8 +130,9 @@ interface Script {
   readonly sha: string
 }
 
-function script(lua: string): Script {
-  return { lua, sha: createHash('sha1').update(lua).digest('hex') }
+function script(flags: string, lua: string): Script {
+  const source = `#!lua${flags === '' ? '' : ` flags=${flags}`}\n${lua}`
+  return { lua: source, sha: createHash('sha1').update(source).digest('hex') }
 }
 
 /** Lua helpers shared by the scripts (prepended to each). */
@@ -94,6 +141,15 @@ local function check(key, want, what)
   local t = redis.call('TYPE', key)['ok']
   if t ~= want and t ~= 'none' then
     return redis.error_reply('PLCORRUPT the ' .. what .. ' key \`' .. key .. '\` holds a ' .. t .. ', expected a ' .. want)
+  end
+end
+local function valid_version(v)
+  return v == false or (string.match(v, '^%-?%d+$') ~= nil and #v <= 18)
+end
+local function check_version(key)
+  local v = redis.call('HGET', key, 'v')
+  if not valid_version(v) then
+    return redis.error_reply('PLCORRUPT the meta key \`' .. key .. '\` holds version ' .. string.format('%q', string.sub(v, 1, 40)) .. ', expected an integer')
   end
 end
 local function push(key, list, from, to)
@@ -117,8 +173,10 @@ end
  * ('0' = none). Returns { length, entries }. Numbers stay strings: Lua would print
  * large ones in exponent notation.
  */
-const LOAD = script(`${LUA_PRELUDE}
+const LOAD = script('allow-oom', `${LUA_PRELUDE}
 local err = check(KEYS[1], 'list', 'messages') or check(KEYS[2], 'hash', 'meta')
+if err then return err end
+err = check_version(KEYS[2])
 if err then return err end
 local len = redis.call('LLEN', KEYS[1])
 local items = redis.call('LRANGE', KEYS[1], ARGV[1], -1)
@@ -128,28 +186,36 @@ return { len, items }
 
 /**
  * KEYS: msgs, meta, idem. ARGV: ttl, max (0 = none), idempotency key ('' = none),
- * then one JSON entry per message. Returns the new length.
+ * sync ('1': a repeated append still writes, see below), then one JSON entry per
+ * message. Returns the new length. The messages, the version and the idempotency
+ * record are written together, after every check.
  */
-const APPEND = script(`${LUA_PRELUDE}
+const APPEND = script('', `${LUA_PRELUDE}
 local err = check(KEYS[1], 'list', 'messages') or check(KEYS[2], 'hash', 'meta') or check(KEYS[3], 'zset', 'idempotency')
+if err then return err end
+err = check_version(KEYS[2])
 if err then return err end
 local ttl = ARGV[1]
 local max = tonumber(ARGV[2])
 local key = ARGV[3]
 local n = #ARGV
-if n < 4 or (key ~= '' and redis.call('ZSCORE', KEYS[3], key)) then
+if n < 5 or (key ~= '' and redis.call('ZSCORE', KEYS[3], key)) then
+  -- With \`wait\`, the client WAITs after this call. WAIT covers the writes of
+  -- this connection only, so a repeat of an append whose reply was lost (sent
+  -- again on a new connection) writes a no-op that replicates after the original.
+  if ARGV[4] == '1' and key ~= '' then redis.call('HINCRBY', KEYS[2], 'v', 0) end
   touch(ttl, KEYS[1], KEYS[2], KEYS[3])
   return redis.call('LLEN', KEYS[1])
 end
-local len = push(KEYS[1], ARGV, 4, n)
-if max > 0 and len > max then
-  redis.call('LTRIM', KEYS[1], -max, -1)
-  len = max
-end
 local v = redis.call('HINCRBY', KEYS[2], 'v', 1)
+local len = push(KEYS[1], ARGV, 5, n)
 if key ~= '' then
   redis.call('ZADD', KEYS[3], v, key)
   redis.call('ZREMRANGEBYRANK', KEYS[3], 0, -${IDEMPOTENCY_WINDOW + 1})
+end
+if max > 0 and len > max then
+  redis.call('LTRIM', KEYS[1], -max, -1)
+  len = max
 end
 touch(ttl, KEYS[1], KEYS[2], KEYS[3])
 return len
@@ -157,16 +223,19 @@ return len
 
 /**
  * KEYS: msgs, meta, idem. ARGV: ttl, then one JSON entry per message (already
- * capped). Replaces the history; keys of the wrong type are overwritten. No
- * messages: the session is deleted (an empty session does not exist).
+ * capped). Replaces the history; keys of the wrong type, and a meta key whose
+ * version is not an integer, are replaced. No messages: the session is deleted
+ * (an empty session does not exist).
  */
-const SAVE = script(`${LUA_PRELUDE}
+const SAVE = script('', `${LUA_PRELUDE}
 if #ARGV < 2 then
   redis.call('DEL', KEYS[1], KEYS[2], KEYS[3])
   return 0
 end
-if redis.call('TYPE', KEYS[2])['ok'] ~= 'hash' then redis.call('DEL', KEYS[2]) end
-if redis.call('TYPE', KEYS[3])['ok'] ~= 'zset' then redis.call('DEL', KEYS[3]) end
+local meta_ok = redis.call('TYPE', KEYS[2])['ok'] == 'hash' and valid_version(redis.call('HGET', KEYS[2], 'v'))
+local idem_ok = redis.call('TYPE', KEYS[3])['ok'] == 'zset'
+if not meta_ok then redis.call('DEL', KEYS[2]) end
+if not idem_ok then redis.call('DEL', KEYS[3]) end
 redis.call('DEL', KEYS[1])
 local len = push(KEYS[1], ARGV, 2, #ARGV)
 redis.call('HINCRBY', KEYS[2], 'v', 1)
@@ -175,7 +244,7 @@ return len
 `)
 
 /** KEYS: msgs, meta, idem. ARGV: ttl. `LLEN` plus the sliding TTL (only used with `ttlSeconds`). */
-const LENGTH = script(`${LUA_PRELUDE}
+const LENGTH = script('allow-oom', `${LUA_PRELUDE}
 local err = check(KEYS[1], 'list', 'messages')
 if err then return err end
 touch(ARGV[1], KEYS[1], KEYS[2], KEYS[3])
@@ -187,7 +256,7 @@ return redis.call('LLEN', KEYS[1])
  * KEYS: source msgs, meta, idem, target msgs, meta, idem. ARGV: ttl, max.
  * Returns 1, or -1 (no source), or -2 (target exists).
  */
-const FORK = script(`${LUA_PRELUDE}
+const FORK = script('', `${LUA_PRELUDE}
 local err = check(KEYS[1], 'list', 'messages') or check(KEYS[2], 'hash', 'meta')
 if err then return err end
 if redis.call('EXISTS', KEYS[1]) == 0 then return -1 end
@@ -197,12 +266,7 @@ if redis.call('EXISTS', KEYS[4]) == 1 then return -2 end
 local ttl = ARGV[1]
 local max = tonumber(ARGV[2])
 redis.call('DEL', KEYS[5], KEYS[6])
-local copied = redis.pcall('COPY', KEYS[1], KEYS[4])
-if type(copied) == 'table' and copied['err'] then
-  -- Redis < 6.2 has no COPY.
-  local items = redis.call('LRANGE', KEYS[1], 0, -1)
-  push(KEYS[4], items, 1, #items)
-end
+redis.call('COPY', KEYS[1], KEYS[4])
 if max > 0 and redis.call('LLEN', KEYS[4]) > max then redis.call('LTRIM', KEYS[4], -max, -1) end
 redis.call('PERSIST', KEYS[4])
 redis.call('HSET', KEYS[5], 'v', 1)
@@ -215,7 +279,7 @@ return 1
  * Cluster fork, step 1, on the source's slot. KEYS: source msgs, meta, idem. ARGV: ttl.
  * Returns the whole list, or -1 when the session does not exist.
  */
-const FORK_READ = script(`${LUA_PRELUDE}
+const FORK_READ = script('allow-oom', `${LUA_PRELUDE}
 local err = check(KEYS[1], 'list', 'messages') or check(KEYS[2], 'hash', 'meta')
 if err then return err end
 if redis.call('EXISTS', KEYS[1]) == 0 then return -1 end
@@ -228,7 +292,7 @@ return redis.call('LRANGE', KEYS[1], 0, -1)
  * KEYS: target msgs, meta, idem. ARGV: ttl, then the entries (already capped, at least one).
  * Returns 1, or -2 (target exists).
  */
-const FORK_WRITE = script(`${LUA_PRELUDE}
+const FORK_WRITE = script('', `${LUA_PRELUDE}
 local err = check(KEYS[1], 'list', 'messages')
 if err then return err end
 if redis.call('EXISTS', KEYS[1]) == 1 then return -2 end
@@ -363,7 +427,11 @@ export class RedisStore implements StateStore {
   readonly prefix: string
   readonly ttlSeconds: number | undefined
   readonly maxMessages: number | undefined
+  readonly wait: Readonly<RedisWaitOptions> | undefined
   readonly #ownsClient: boolean
+  /** Aborted by `close()`: calls still waiting for Redis then reject with `StoreClosedError`. */
+  readonly #closing = new AbortController()
+  #lastConnectionError: unknown
   readonly #ttl: string
   readonly #max: string
   readonly #scanPattern: string
@@ -387,25 +455,40 @@ export class RedisStore implements StateStore {
       )
     }
     assertOptionsObject(options, 'options')
-    const { prefix = 'promptline', ttlSeconds, maxMessages } = options
+    assertKnownKeys(options, OPTION_KEYS, 'options')
+    const { prefix = 'promptline', ttlSeconds, maxMessages, wait } = options
     assertNonEmptyString(prefix, 'prefix')
     if (prefix.includes('{') || prefix.includes('}')) {
       throw new TypeError(`Expected \`prefix\` to contain no \`{\` or \`}\`, got \`${show(prefix)}\`.`)
     }
     if (ttlSeconds !== undefined) assertPositiveInteger(ttlSeconds, 'ttlSeconds')
     if (maxMessages !== undefined) assertPositiveInteger(maxMessages, 'maxMessages')
+    if (wait !== undefined) {
+      if (wait === null || typeof wait !== 'object' || Array.isArray(wait)) {
+        throw new TypeError(`Expected \`wait\` to be an object like { replicas: 1, timeoutMs: 500 }, got \`${show(wait)}\`.`)
+      }
+      assertKnownKeys(wait, WAIT_KEYS, 'wait')
+      assertPositiveInteger(wait.replicas, 'wait.replicas')
+      assertDuration(wait.timeoutMs, 'wait.timeoutMs')
+    }
 
     this.prefix = prefix
     this.ttlSeconds = ttlSeconds
     this.maxMessages = maxMessages
+    this.wait = wait === undefined ? undefined : Object.freeze({ replicas: wait.replicas, timeoutMs: wait.timeoutMs })
     this.#ttl = String(ttlSeconds ?? 0)
     this.#max = String(maxMessages ?? 0)
+    // Every call in flight listens on it: many concurrent calls are normal, not a leak.
+    setMaxListeners(0, this.#closing.signal)
     this.#scanPattern = `${prefix.replace(/[*?[\]\\]/g, '\\$&')}:{*${MSGS}`
     if (typeof clientOrUrl === 'string') {
-      const client = new Redis(clientOrUrl, REDIS_CLIENT_OPTIONS)
+      const commandTimeout = Math.max(REDIS_CLIENT_OPTIONS.commandTimeout, (wait?.timeoutMs ?? 0) + 1_000)
+      const client = new Redis(clientOrUrl, { ...REDIS_CLIENT_OPTIONS, commandTimeout })
       // Connection errors surface as rejected calls; without a listener ioredis
-      // would also print each reconnection failure.
-      client.on('error', ignore)
+      // would also print each reconnection failure. The last one says why a
+      // command failed while reconnecting, which ioredis' own error does not.
+      client.on('error', (error: unknown) => (this.#lastConnectionError = error))
+      client.on('ready', () => (this.#lastConnectionError = undefined))
       this.client = client
       this.#ownsClient = true
     } else {
@@ -424,15 +507,19 @@ export class RedisStore implements StateStore {
   async load(sessionId: string, options?: LoadOptions): Promise<Message[]> {
     assertSessionId(sessionId)
     let first = '0'
+    let signal: AbortSignal | undefined
     if (options !== undefined) {
       assertOptionsObject(options, 'options')
+      assertKnownKeys(options, LOAD_KEYS, 'options')
       if (options.last !== undefined) {
         assertPositiveInteger(options.last, 'last')
         first = `-${options.last}`
       }
+      signal = signalOption(options.signal)
     }
     const tag = this.#tag(sessionId)
-    const reply = (await this.#run(sessionId, LOAD, [LOAD.sha, 3, tag + MSGS, tag + META, tag + IDEM, first, this.#ttl])) as [
+    const args = [LOAD.sha, 3, tag + MSGS, tag + META, tag + IDEM, first, this.#ttl]
+    const reply = (await this.#run('load', sessionId, LOAD, args, { signal })) as [
       number | string,
       string[],
     ]
@@ -458,19 +545,23 @@ export class RedisStore implements StateStore {
     assertSessionId(sessionId)
     assertMessages(messages)
     let key = ''
+    let signal: AbortSignal | undefined
     if (options !== undefined) {
       assertOptionsObject(options, 'options')
+      assertKnownKeys(options, APPEND_KEYS, 'options')
       if (options.idempotencyKey !== undefined) {
         assertNonEmptyString(options.idempotencyKey, 'idempotencyKey')
         key = options.idempotencyKey
       }
+      signal = signalOption(options.signal)
     }
     const tag = this.#tag(sessionId)
     // Messages the cap would drop at once are not even sent.
     const from = this.maxMessages !== undefined && messages.length > this.maxMessages ? messages.length - this.maxMessages : 0
-    const args: (string | number)[] = [APPEND.sha, 3, tag + MSGS, tag + META, tag + IDEM, this.#ttl, this.#max, key]
+    const sync = this.wait === undefined ? '0' : '1'
+    const args: (string | number)[] = [APPEND.sha, 3, tag + MSGS, tag + META, tag + IDEM, this.#ttl, this.#max, key, sync]
     pushEntries(args, messages, from)
-    return Number(await this.#run(sessionId, APPEND, args))
+    return Number(await this.#run('append', sessionId, APPEND, args, { signal, write: true }))
   }
 
   async save(sessionId: string, messages: Message[]): Promise<void> {
@@ -480,7 +571,7 @@ export class RedisStore implements StateStore {
     const from = this.maxMessages !== undefined && messages.length > this.maxMessages ? messages.length - this.maxMessages : 0
     const args: (string | number)[] = [SAVE.sha, 3, tag + MSGS, tag + META, tag + IDEM, this.#ttl]
     pushEntries(args, messages, from)
-    await this.#run(sessionId, SAVE, args)
+    await this.#run('save', sessionId, SAVE, args, { write: true })
   }
 
   /**
@@ -501,14 +592,15 @@ export class RedisStore implements StateStore {
     if (!this.client.isCluster || this.#sameSlot(source, target)) {
       result = Number(
         await this.#run(
+          'fork',
           sourceId,
           FORK,
           [FORK.sha, 6, source + MSGS, source + META, source + IDEM, target + MSGS, target + META, target + IDEM, this.#ttl, this.#max],
-          targetId,
+          { write: true, other: targetId },
         ),
       )
     } else {
-      const read = (await this.#run(sourceId, FORK_READ, [FORK_READ.sha, 3, source + MSGS, source + META, source + IDEM, this.#ttl])) as
+      const read = (await this.#run('fork', sourceId, FORK_READ, [FORK_READ.sha, 3, source + MSGS, source + META, source + IDEM, this.#ttl])) as
         | string[]
         | number
         | string
@@ -517,7 +609,7 @@ export class RedisStore implements StateStore {
       const from = this.maxMessages !== undefined && entries.length > this.maxMessages ? entries.length - this.maxMessages : 0
       const args: (string | number)[] = [FORK_WRITE.sha, 3, target + MSGS, target + META, target + IDEM, this.#ttl]
       for (let i = from; i < entries.length; i++) args.push(entries[i] as string)
-      result = Number(await this.#run(targetId, FORK_WRITE, args))
+      result = Number(await this.#run('fork', targetId, FORK_WRITE, args, { write: true }))
     }
     if (result === -1) throw new SessionNotFoundError(sourceId)
     if (result === -2) throw new SessionExistsError(targetId)
@@ -527,7 +619,7 @@ export class RedisStore implements StateStore {
     assertSessionId(sessionId)
     this.#assertOpen()
     const tag = this.#tag(sessionId)
-    const removed = await this.client.del(tag + MSGS, tag + META, tag + IDEM)
+    const removed = await this.#command('delete', sessionId, () => this.client.del(tag + MSGS, tag + META, tag + IDEM))
     return Number(removed) > 0
   }
 
@@ -536,13 +628,9 @@ export class RedisStore implements StateStore {
     this.#assertOpen()
     const tag = this.#tag(sessionId)
     if (this.ttlSeconds !== undefined) {
-      return Number(await this.#run(sessionId, LENGTH, [LENGTH.sha, 3, tag + MSGS, tag + META, tag + IDEM, this.#ttl]))
+      return Number(await this.#run('length', sessionId, LENGTH, [LENGTH.sha, 3, tag + MSGS, tag + META, tag + IDEM, this.#ttl]))
     }
-    try {
-      return Number(await this.client.llen(tag + MSGS))
-    } catch (error) {
-      throw this.#translate(sessionId, error)
-    }
+    return Number(await this.#command('length', sessionId, () => this.client.llen(tag + MSGS)))
   }
 
   /**
@@ -588,24 +676,32 @@ export class RedisStore implements StateStore {
     }
   }
 
-  /** Closes the connection if the store created it from a URL; a client passed in is left open. */
+  /**
+   * Closes the connection if the store created it from a URL; a client passed in
+   * is left open. Settles within about a second whatever state the connection is
+   * in (even while Redis is unreachable and the client is reconnecting): replies
+   * still pending get that long to arrive, then calls still waiting reject with
+   * `StoreClosedError` (a write among them may still have reached Redis).
+   */
   async close(): Promise<void> {
     if (this.#closed) return
     this.#closed = true
-    if (!this.#ownsClient) return
-    const client = this.client as Redis
-    if (client.status === 'end') return
-    const ended = new Promise<void>((resolve) => client.once('end', resolve))
-    if (client.status === 'ready') {
-      try {
-        await client.quit()
-      } catch {
-        client.disconnect()
+    if (this.#ownsClient) {
+      const client = this.client as Redis
+      if (client.status === 'ready') {
+        // QUIT lets pending replies arrive; a server that does not answer must not hold close() up.
+        await withTimeout(client.quit().then(ignore, ignore), CLOSE_GRACE_MS)
       }
-    } else {
-      client.disconnect()
+      if (client.status !== 'end') {
+        const ended = new Promise<void>((resolve) => client.once('end', resolve))
+        // Between reconnection attempts there is no socket: disconnect() only
+        // cancels the next attempt, and ioredis never emits 'end'.
+        const waitForEnd = client.status !== 'reconnecting' && client.status !== 'wait'
+        client.disconnect()
+        if (waitForEnd) await withTimeout(ended, CLOSE_GRACE_MS)
+      }
     }
-    await ended
+    this.#closing.abort(new StoreClosedError('RedisStore'))
   }
 
   #tag(sessionId: string): string {
@@ -621,23 +717,90 @@ export class RedisStore implements StateStore {
     if (this.#closed) throw new StoreClosedError('RedisStore')
   }
 
-  /** EVALSHA, falling back to EVAL once when the server does not know the script. */
-  async #run(sessionId: string, lua: Script, args: (string | number)[], otherSessionId?: string): Promise<unknown> {
+  /**
+   * Runs a script for a store call: translates its errors, stops waiting when the
+   * call's signal aborts or the store closes, and with `wait` follows a write with WAIT.
+   */
+  async #run(operation: string, sessionId: string, lua: Script, args: (string | number)[], options: RunOptions = {}): Promise<unknown> {
+    const run = () => (options.write === true && this.wait !== undefined ? this.#scriptThenWait(operation, sessionId, lua, args) : this.#script(lua, args))
+    return this.#command(operation, sessionId, run, options)
+  }
+
+  async #command<T>(operation: string, sessionId: string, send: () => Promise<T>, options: RunOptions = {}): Promise<T> {
     this.#assertOpen()
+    const { signal } = options
+    if (signal?.aborted) throw signal.reason
     try {
-      return await this.client.call('evalsha', args)
+      return await untilAborted(send(), this.#closing.signal, signal)
     } catch (error) {
-      if (!replyMessage(error).startsWith('NOSCRIPT')) throw this.#translate(sessionId, error, otherSessionId)
-    }
-    args[0] = lua.lua
-    try {
-      return await this.client.call('eval', args)
-    } catch (error) {
-      throw this.#translate(sessionId, error, otherSessionId)
+      if (signal?.aborted && error === signal.reason) throw error
+      throw this.#translate(operation, sessionId, error, options.other)
     }
   }
 
-  #translate(sessionId: string, error: unknown, otherSessionId?: string): unknown {
+  /** EVALSHA, falling back to EVAL once when the server does not know the script. */
+  async #script(lua: Script, args: (string | number)[]): Promise<unknown> {
+    try {
+      return await this.client.call('evalsha', args)
+    } catch (error) {
+      if (!replyMessage(error).startsWith('NOSCRIPT')) throw error
+    }
+    args[0] = lua.lua
+    return this.client.call('eval', args)
+  }
+
+  /**
+   * The script and `WAIT` in one pipeline: one write to one connection, so WAIT
+   * counts the replicas of exactly this write (on a new connection it would count
+   * nothing and return at once). On a Cluster both go to the node of the session's
+   * slot; a MOVED reply (the script did not run) refreshes the slot map and tries again.
+   */
+  async #scriptThenWait(operation: string, sessionId: string, lua: Script, args: (string | number)[]): Promise<unknown> {
+    const { replicas, timeoutMs } = this.wait as RedisWaitOptions
+    for (let attempt = 0; ; attempt++) {
+      const results = (await this.client.pipeline().call('evalsha', args).call('wait', replicas, timeoutMs).exec()) ?? []
+      let [scriptError, reply] = results[0] ?? [new Error('Connection is closed.')]
+      let [waitError, acknowledged] = results[1] ?? [new Error('Connection is closed.')]
+      if (scriptError !== null && replyMessage(scriptError).startsWith('NOSCRIPT')) {
+        args[0] = lua.lua
+        const again = (await this.client.pipeline().call('eval', args).call('wait', replicas, timeoutMs).exec()) ?? []
+        ;[scriptError, reply] = again[0] ?? [new Error('Connection is closed.')]
+        ;[waitError, acknowledged] = again[1] ?? [new Error('Connection is closed.')]
+      }
+      if (scriptError !== null) {
+        if (this.client.isCluster && replyMessage(scriptError).startsWith('MOVED ') && attempt < 3) {
+          // A plain keyed read follows the redirection and updates the client's slot map.
+          await this.client.exists(String(args[2]))
+          continue
+        }
+        throw scriptError
+      }
+      if (waitError !== null) throw waitError
+      if (Number(acknowledged) < replicas) {
+        throw new RedisStoreError(
+          operation,
+          this.#address(sessionId),
+          'WAIT',
+          `the write reached ${Number(acknowledged)} of the ${replicas} replica(s) \`wait\` asks for within ${timeoutMs} ms; ` +
+            'it is on the master and may be lost if the master fails before replicating it',
+        )
+      }
+      return reply
+    }
+  }
+
+  /** `host:port` of the node serving a session (never credentials). */
+  #address(sessionId: string): string {
+    if (!this.client.isCluster) {
+      const { host, port, path } = (this.client as Redis).options
+      return path ? path : `${host ?? 'localhost'}:${port ?? 6379}`
+    }
+    const slots = (this.client as unknown as { slots?: (string[] | undefined)[] }).slots
+    return slots?.[slotOfTag(encodeSessionId(sessionId))]?.[0] ?? 'the Redis Cluster (slot not mapped yet)'
+  }
+
+  #translate(operation: string, sessionId: string, error: unknown, otherSessionId?: string): unknown {
+    if (error instanceof PromptlineError || error instanceof TypeError) return error
     const message = replyMessage(error)
     if (message.startsWith('PLCORRUPT ')) {
       const reason = message.slice('PLCORRUPT '.length).replace(/ script: .*$/s, '')
@@ -649,8 +812,58 @@ export class RedisStore implements StateStore {
     if (message.startsWith('WRONGTYPE')) {
       return new StateCorruptError(sessionId, undefined, 'a key of the session holds the wrong type of value', { cause: error })
     }
-    return error
+    const { code, what } = describeRedisFailure(error, this.#lastConnectionError)
+    return new RedisStoreError(operation, this.#address(sessionId), code, what, { cause: error })
   }
+}
+
+interface RunOptions {
+  /** A write: followed by WAIT when the store has `wait`. */
+  write?: boolean
+  signal?: AbortSignal | undefined
+  /** A fork's other session, which a corruption report may name. */
+  other?: string
+}
+
+function signalOption(value: unknown): AbortSignal | undefined {
+  if (value === undefined || value instanceof AbortSignal) return value
+  throw new TypeError(`Expected \`signal\` to be an AbortSignal, got \`${show(value)}\`.`)
+}
+
+/**
+ * `promise`, or a rejection with the reason of whichever signal aborts first.
+ * The command itself goes on (Redis cannot be told to forget it): a write may
+ * still land after the caller stopped waiting.
+ */
+function untilAborted<T>(promise: Promise<T>, closing: AbortSignal, signal: AbortSignal | undefined): Promise<T> {
+  return new Promise<T>((resolve, reject) => {
+    const onAbort = (event: Event) => {
+      cleanup()
+      reject((event.target as AbortSignal).reason)
+    }
+    const cleanup = () => {
+      closing.removeEventListener('abort', onAbort)
+      signal?.removeEventListener('abort', onAbort)
+    }
+    closing.addEventListener('abort', onAbort)
+    signal?.addEventListener('abort', onAbort)
+    promise.then(
+      (value) => {
+        cleanup()
+        resolve(value)
+      },
+      (error: unknown) => {
+        cleanup()
+        reject(error)
+      },
+    )
+  })
+}
+
+function withTimeout(promise: Promise<unknown>, ms: number): Promise<void> {
+  let timer: NodeJS.Timeout | undefined
+  const timeout = new Promise<void>((resolve) => (timer = setTimeout(resolve, ms)))
+  return Promise.race([promise.then(ignore), timeout]).finally(() => clearTimeout(timer))
 }
 
 function pushEntries(args: (string | number)[], messages: readonly Message[], from: number): void {

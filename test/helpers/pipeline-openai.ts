@@ -47,6 +47,7 @@ export const EVENT_NAMES: readonly PipelineEventName[] = [
   'middleware:start',
   'middleware:end',
   'state:loaded',
+  'state:load-retry',
   'state:load-failed',
   'context:trimmed',
   'tokens:truncated',

@@ -38,6 +38,7 @@ describeRedis('standalone', 'RedisStore conformance (standalone)', () => {
 
   describeStoreConformance({
     name: 'RedisStore (standalone, URL)',
+    honoursSignal: true,
     create: async (options) => {
       const prefix = uniquePrefix()
       prefixes.push(prefix)
@@ -51,6 +52,7 @@ describeRedis('cluster', 'RedisStore conformance (Cluster)', () => {
 
   describeStoreConformance({
     name: 'RedisStore (3-master Cluster)',
+    honoursSignal: true,
     create: async (options) => new RedisStore(cluster.client, { prefix: uniquePrefix(), ...options }),
   })
 })
