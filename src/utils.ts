@@ -1,0 +1,31 @@
+// `promptline/utils`: the helpers the built-in middleware, stores and providers use,
+// for authors of custom ones. See docs/writing-middleware.md#utilities.
+export { resultOf, turnAbortError } from './context.js'
+export { copyMessage, copyMessages } from './messages.js'
+export { trimView } from './trim.js'
+export {
+  createTokenCounter,
+  isKnownChatModel,
+  assertKnownChatModel,
+  TOOL_CALL_OVERHEAD_TOKENS,
+  type Tokenizer,
+} from './tokens.js'
+export { resolvePrice, costOf, assertPricingTable } from './pricing.js'
+export {
+  assertSessionId,
+  assertMessages,
+  assertToolDefinitions,
+  assertPositiveInteger,
+  assertNonNegativeInteger,
+  assertNonNegativeNumber,
+  assertNonEmptyString,
+  assertFunction,
+  assertOneOf,
+  assertOptionsObject,
+  assertKnownKeys,
+  messageProblem,
+  MAX_SESSION_ID_BYTES,
+  ROLES,
+} from './validate.js'
+export { assertStore } from './stores/assert-store.js'
+export { assertProvider } from './providers/assert-provider.js'
