@@ -183,9 +183,7 @@ describe('the packed package, installed from its tarball', { timeout: 120_000 },
     config('tsconfig.declarations.json', { module: 'nodenext', skipLibCheck: false, noEmit: true }, ['entries.ts'])
     config('tsconfig.nodenext.json', { module: 'nodenext', outDir: 'out' }, ['typed.ts', 'typed-require.cts'])
     config('tsconfig.bundler.json', { module: 'esnext', moduleResolution: 'bundler', noEmit: true }, ['typed.ts', 'entries.ts'])
-    for (const project of ['tsconfig.declarations.json', 'tsconfig.nodenext.json', 'tsconfig.bundler.json']) {
-      await node([TSC, '-p', project], packed.consumer)
-    }
+    await Promise.all(['tsconfig.declarations.json', 'tsconfig.nodenext.json', 'tsconfig.bundler.json'].map((project) => node([TSC, '-p', project], packed.consumer)))
     const output = JSON.parse(await node(['out/typed.js'], packed.consumer, { FAKE_OPENAI_URL: server.baseURL })) as Record<string, unknown>
     expect(output).toEqual({
       replies: ['openai:Echo: ping:user', 'openai:Echo: ping:user'],
