@@ -56,7 +56,9 @@ async function packAndInstall(): Promise<Packed> {
   const work = mkdtempSync(join(tmpdir(), 'promptline-package-'))
   const stage = join(work, 'stage')
   mkdirSync(stage)
-  for (const entry of ['package.json', 'README.md', 'LICENSE', 'docs', 'examples']) {
+  // What package.json's `files` names, except dist/, which is built into the stage.
+  const { files } = JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as { files: string[] }
+  for (const entry of ['package.json', ...files.filter((file) => file !== 'dist')]) {
     cpSync(join(ROOT, entry), join(stage, entry), { recursive: true })
   }
   await node([TSC, '-p', 'tsconfig.build.json', '--outDir', join(stage, 'dist')], ROOT)
@@ -110,7 +112,7 @@ describe('the packed package, installed from its tarball', { timeout: 120_000 },
 
   it('ships a LICENSE, the docs and the built entries, and every source map carries its sources', () => {
     const { files } = packed
-    expect(files).toEqual(expect.arrayContaining(['LICENSE', 'README.md', 'package.json', 'docs/providers.md', 'docs/redis.md']))
+    expect(files).toEqual(expect.arrayContaining(['LICENSE', 'README.md', 'CHANGELOG.md', 'package.json', 'docs/providers.md', 'docs/redis.md']))
     const manifest = readFileSync(join(packed.consumer, 'node_modules/promptline/package.json'), 'utf8')
     expect(manifest).not.toContain('promptline-source')
     const exportsMap = (JSON.parse(manifest) as { exports: Record<string, string | Record<string, string>> }).exports
