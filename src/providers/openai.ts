@@ -86,7 +86,11 @@ export interface OpenAIRequestBody {
   messages: readonly object[]
 }
 
-/** The per-request options the provider passes to `chat.completions.create`. */
+/**
+ * The per-request options the provider passes to `chat.completions.create`. No
+ * `| undefined` on purpose: the SDK's `RequestOptions` has none, and under
+ * `exactOptionalPropertyTypes` a client would no longer fit.
+ */
 export interface OpenAIRequestOptions {
   maxRetries?: number
   timeout?: number
