@@ -178,14 +178,17 @@ describe('the packed package, installed from its tarball', { timeout: 120_000 },
     }
   })
 
-  it('compiles under strict NodeNext and bundler resolution with the user’s own openai 7 and 5 clients, and runs', async () => {
+  it('compiles under strict NodeNext, bundler and node10 resolution with the user’s own openai 7 and 5 clients, and runs', async () => {
     const config = (name: string, compilerOptions: object, files: string[]) =>
       writeFileSync(join(packed.consumer, name), JSON.stringify({ compilerOptions: { ...STRICT, ...compilerOptions }, files }))
     // openai's own declarations take most of a full check: checked once, for promptline's only.
     config('tsconfig.declarations.json', { module: 'nodenext', skipLibCheck: false, noEmit: true }, ['entries.ts'])
     config('tsconfig.nodenext.json', { module: 'nodenext', outDir: 'out' }, ['typed.ts', 'typed-require.cts'])
     config('tsconfig.bundler.json', { module: 'esnext', moduleResolution: 'bundler', noEmit: true }, ['typed.ts', 'entries.ts'])
-    await Promise.all(['tsconfig.declarations.json', 'tsconfig.nodenext.json', 'tsconfig.bundler.json'].map((project) => node([TSC, '-p', project], packed.consumer)))
+    // TypeScript's legacy resolution ignores `exports`: typesVersions leads it to the same files.
+    config('tsconfig.node10.json', { module: 'commonjs', moduleResolution: 'node10', noEmit: true }, ['entries.ts'])
+    const projects = ['tsconfig.declarations.json', 'tsconfig.nodenext.json', 'tsconfig.bundler.json', 'tsconfig.node10.json']
+    await Promise.all(projects.map((project) => node([TSC, '-p', project], packed.consumer)))
     const output = JSON.parse(await node(['out/typed.js'], packed.consumer, { FAKE_OPENAI_URL: server.baseURL })) as Record<string, unknown>
     expect(output).toEqual({
       replies: ['openai:Echo: ping:user', 'openai:Echo: ping:user'],
