@@ -13,6 +13,7 @@ import { promisify } from 'node:util'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { ROOT } from './helpers/run-node.js'
 import { startFakeOpenAI, type FakeOpenAIServer } from './helpers/fake-openai-server.js'
+import { redisSkipReason, useStandaloneRedis } from './helpers/redis-server.js'
 
 const exec = promisify(execFile)
 const FIXTURES = join(ROOT, 'test/fixtures/consumer')
@@ -68,7 +69,6 @@ async function packAndInstall(): Promise<Packed> {
   const consumer = join(work, 'consumer')
   cpSync(FIXTURES, consumer, { recursive: true })
   writeFileSync(join(consumer, 'package.json'), JSON.stringify({ name: 'consumer', private: true, type: 'module' }))
-  const ioredis = (JSON.parse(readFileSync(join(ROOT, 'node_modules/ioredis/package.json'), 'utf8')) as { version: string }).version
   await run(
     NPM,
     [
@@ -78,10 +78,10 @@ async function packAndInstall(): Promise<Packed> {
       '--no-fund',
       '--ignore-scripts',
       join(work, report.filename),
-      // promptline develops against openai 6: the user's own is 7, and 5 under an alias.
+      // promptline develops against openai 6 and ioredis 5: the user's own are other majors.
       'openai@7',
       'openai-other-major@npm:openai@5',
-      `ioredis@${ioredis}`,
+      'ioredis@6',
       '@types/node@20',
     ],
     consumer,
@@ -204,6 +204,18 @@ describe('the packed package, installed from its tarball', { timeout: 120_000 },
     // A CommonJS TypeScript module: compiled to require('promptline'), and it runs.
     expect(readFileSync(join(packed.consumer, 'out/typed-require.cjs'), 'utf8')).toContain('require("promptline")')
     expect((await node(['out/typed-require.cjs'], packed.consumer)).trim()).toBe('hi from cts')
+  })
+
+  const redisSkip = redisSkipReason('standalone')
+  if (redisSkip !== undefined) console.warn(`[redis] skipping the packed RedisStore test: ${redisSkip}`)
+  it.skipIf(redisSkip !== undefined)('runs RedisStore on the user’s own ioredis 6 client', async () => {
+    const redis = await useStandaloneRedis()
+    try {
+      const output = JSON.parse(await node(['redis.mjs'], packed.consumer, { REDIS_URL: redis.url })) as unknown
+      expect(output).toEqual({ stored: 4, loaded: 4, reply: 'stored in redis' })
+    } finally {
+      await redis.stop()
+    }
   })
 
   it('bundles with esbuild (node, esm) into programs that run, with and without a token limit', async () => {
