@@ -1,10 +1,19 @@
+import { readFileSync } from 'node:fs'
+import { fileURLToPath } from 'node:url'
 import { defineConfig } from 'vitest/config'
 
+// `promptline` and its subpaths resolve to the TypeScript sources through tsconfig.json's
+// `paths` (which tsx follows for examples too); the published package.json names only dist/.
+const { compilerOptions } = JSON.parse(readFileSync(new URL('./tsconfig.json', import.meta.url), 'utf8')) as {
+  compilerOptions: { paths: Record<string, [string]> }
+}
+const alias = Object.entries(compilerOptions.paths).map(([name, [target]]) => ({
+  find: new RegExp(`^${name}$`),
+  replacement: fileURLToPath(new URL(target, import.meta.url)),
+}))
+
 export default defineConfig({
-  resolve: {
-    // Resolve `promptline` (self-reference in examples) to the TypeScript sources.
-    conditions: ['promptline-source'],
-  },
+  resolve: { alias },
   test: {
     include: ['test/**/*.test.ts'],
     testTimeout: 20_000,

@@ -6,6 +6,8 @@
  *   npm run bench            # full run (about a minute)
  *   npm run bench -- --quick # fewer turns, for a smoke check
  *
+ * Then the import cost of each entry point (bench/import-cost.ts), in fresh processes.
+ *
  * Redis figures use a throwaway `redis-server` on a free loopback port (or
  * `REDIS_URL` when set); they are skipped with a message when neither is available.
  */
@@ -17,6 +19,7 @@ import { MemoryStore } from '../src/stores/memory.js'
 import { RedisStore } from '../src/stores/redis.js'
 import type { Message, StateStore } from '../src/types.js'
 import { hasRedisServer, startRedisServer, type RedisServer } from '../test/helpers/redis-server.js'
+import { measureImportCosts } from './import-cost.js'
 
 const quick = process.argv.includes('--quick')
 const HISTORY_LENGTHS = [10, 1_000, 10_000]
@@ -214,6 +217,22 @@ async function main(): Promise<void> {
   const header = ['what', 'history', 'per turn', 'ratio']
   const table = [header, header.map(() => '---'), ...rows]
   console.log(`\n${table.map((row) => `| ${row.join(' | ')} |`).join('\n')}`)
+
+  // Import cost: fresh processes, so it runs after (and apart from) the turn figures.
+  const costs = measureImportCosts(quick ? 1 : 7)
+  const root = costs.find((cost) => cost.entry === 'promptline')
+  const importTable = [
+    ['import', 'modules loaded', 'import time', 'RSS after', 'ratio (time, RSS)'],
+    ['---', '---', '---', '---', '---'],
+    ...costs.map((cost) => [
+      cost.entry.startsWith('promptline') ? `\`${cost.entry}\`` : cost.entry,
+      String(cost.modules),
+      `${cost.ms.toFixed(1)} ms`,
+      `${cost.rssMb.toFixed(1)} MB`,
+      root === undefined || cost.entry === 'node, no import' ? '—' : `${ratio(cost.ms, root.ms)}, ${ratio(cost.rssMb, root.rssMb)} of promptline`,
+    ]),
+  ]
+  console.log(`\n${importTable.map((row) => `| ${row.join(' | ')} |`).join('\n')}`)
 }
 
 await main()

@@ -1,5 +1,5 @@
 // Configuring the pipeline: options, where middleware goes, and how concurrent turns behave.
-// Run: node --conditions=promptline-source --import tsx examples/configuring.ts
+// Run: npx tsx examples/configuring.ts
 import { Pipeline, MemoryStore, PipelineClosedError } from 'promptline'
 import { MockProvider } from 'promptline/testing'
 

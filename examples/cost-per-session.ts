@@ -1,8 +1,9 @@
 // What each session cost: total `costUsd` per session from `provider:response` events,
 // with a price table, over a few conversations with an OpenAI-compatible server.
-// Run: OPENAI_BASE_URL=http://localhost:11434/v1 node --conditions=promptline-source --import tsx examples/cost-per-session.ts
+// Run: OPENAI_BASE_URL=http://localhost:11434/v1 npx tsx examples/cost-per-session.ts
 // (OpenAI: OPENAI_API_KEY=sk-… and no OPENAI_BASE_URL.)
-import { Pipeline, OpenAIProvider } from 'promptline'
+import { Pipeline } from 'promptline'
+import { OpenAIProvider } from 'promptline/openai'
 import type { EventPayload } from 'promptline'
 
 if (!process.env.OPENAI_BASE_URL && !process.env.OPENAI_API_KEY) {

@@ -1,5 +1,5 @@
 // Costs: every turn reports usage and costUsd; provider:response events let you total them per session.
-// Run: node --conditions=promptline-source --import tsx examples/cost.ts
+// Run: npx tsx examples/cost.ts
 import { Pipeline, DEFAULT_PRICING, type Provider } from 'promptline'
 import { MockProvider } from 'promptline/testing'
 

@@ -1,5 +1,5 @@
 // Writing middleware: a redact step inserted with `use`, and a fully custom chain with `Pipeline.from`.
-// Run: node --conditions=promptline-source --import tsx examples/custom-middleware.ts
+// Run: npx tsx examples/custom-middleware.ts
 import { Pipeline, MemoryStore, named, type Middleware, type TurnEvent } from 'promptline'
 import { stateLoad, contextWindow, providerCall, stateSave } from 'promptline/middleware'
 import { MockProvider } from 'promptline/testing'

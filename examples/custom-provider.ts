@@ -1,7 +1,7 @@
 // Writing your own provider: `complete` and `stream` for a toy JSON-lines HTTP API
 // ("Acme"), run through a pipeline like the built-in ones: history, streaming,
 // cancellation on `break`, errors and cost all work without further code.
-// Run: node --conditions=promptline-source --import tsx examples/custom-provider.ts
+// Run: npx tsx examples/custom-provider.ts
 import { EventEmitter, once } from 'node:events'
 import { createServer } from 'node:http'
 import { inspect } from 'node:util'

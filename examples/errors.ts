@@ -1,5 +1,5 @@
 // Handling errors: every failure of a turn is a PromptlineError subclass; bad arguments are TypeErrors.
-// Run: node --conditions=promptline-source --import tsx examples/errors.ts
+// Run: npx tsx examples/errors.ts
 import {
   Pipeline,
   MemoryStore,

@@ -1,5 +1,5 @@
 // Events: what one turn emits, in order. Every payload carries sessionId and executionId.
-// Run: node --conditions=promptline-source --import tsx examples/events.ts
+// Run: npx tsx examples/events.ts
 import { Pipeline, type PipelineEventName } from 'promptline'
 import { MockProvider } from 'promptline/testing'
 

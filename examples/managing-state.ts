@@ -1,5 +1,5 @@
 // Managing state: sessions, what a turn stores, forks, copies, caps, TTL and deletion.
-// Run: node --conditions=promptline-source --import tsx examples/managing-state.ts
+// Run: npx tsx examples/managing-state.ts
 import { setTimeout as sleep } from 'node:timers/promises'
 import { Pipeline, MemoryStore, SessionExistsError } from 'promptline'
 import { MockProvider } from 'promptline/testing'

@@ -1,9 +1,10 @@
 // A streamed two-turn conversation with any OpenAI-compatible server: Ollama, vLLM,
 // llama.cpp, LM Studio, or OpenAI itself.
 // Run: OPENAI_BASE_URL=http://localhost:11434/v1 OPENAI_MODEL=llama3.2 \
-//        node --conditions=promptline-source --import tsx examples/openai-compatible.ts
+//        npx tsx examples/openai-compatible.ts
 // (OpenAI: OPENAI_API_KEY=sk-… OPENAI_MODEL=gpt-4o-mini, no OPENAI_BASE_URL.)
-import { Pipeline, OpenAIProvider, MemoryStore } from 'promptline'
+import { Pipeline, MemoryStore } from 'promptline'
+import { OpenAIProvider } from 'promptline/openai'
 
 if (!process.env.OPENAI_BASE_URL && !process.env.OPENAI_API_KEY) {
   console.error('Set OPENAI_BASE_URL (e.g. http://localhost:11434/v1 for Ollama) or OPENAI_API_KEY.')

@@ -1,6 +1,7 @@
 // The quick start on Redis: the conversation survives the pipeline (and the process).
-// Run: REDIS_URL=redis://127.0.0.1:6379 node --conditions=promptline-source --import tsx examples/quick-start-redis.ts
-import { Pipeline, RedisStore, type Message } from 'promptline'
+// Run: REDIS_URL=redis://127.0.0.1:6379 npx tsx examples/quick-start-redis.ts
+import { Pipeline, type Message } from 'promptline'
+import { RedisStore } from 'promptline/redis'
 import { MockProvider } from 'promptline/testing'
 
 function reply(messages: Message[]): string {

@@ -1,5 +1,5 @@
 // Quick start: a pipeline remembers what was said in a session between turns.
-// Run: node --conditions=promptline-source --import tsx examples/quick-start.ts
+// Run: npx tsx examples/quick-start.ts
 import { Pipeline, MemoryStore, type Message } from 'promptline'
 import { MockProvider } from 'promptline/testing'
 

@@ -1,5 +1,5 @@
 // Streaming: the reply arrives as deltas; the turn is saved once the stream completed.
-// Run: node --conditions=promptline-source --import tsx examples/streaming.ts
+// Run: npx tsx examples/streaming.ts
 import { Pipeline, MemoryStore, AbortError } from 'promptline'
 import { MockProvider } from 'promptline/testing'
 

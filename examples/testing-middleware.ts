@@ -1,5 +1,5 @@
 // Testing a middleware offline with MockProvider: run real turns, then look at what the provider was sent.
-// Run: node --conditions=promptline-source --import tsx examples/testing-middleware.ts
+// Run: npx tsx examples/testing-middleware.ts
 // (In a test runner, the same assertions go inside `it(...)`.)
 import assert from 'node:assert/strict'
 import { Pipeline, MemoryStore, type Middleware } from 'promptline'

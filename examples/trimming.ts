@@ -1,6 +1,6 @@
 // Trimming policies: a context window and a token limit shorten what the provider sees,
 // never what is stored.
-// Run: node --conditions=promptline-source --import tsx examples/trimming.ts
+// Run: npx tsx examples/trimming.ts
 import { Pipeline, MemoryStore, ContextOverflowError, getTokenCounter, type Message } from 'promptline'
 import { MockProvider } from 'promptline/testing'
 

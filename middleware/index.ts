@@ -4,7 +4,6 @@ export { tokenTruncation, type TokenTruncationOptions } from './token-truncation
 export { providerCall, type ProviderCallOptions } from './provider-call.js'
 export {
   stateSave,
-  assertSaveRetryOptions,
   DEFAULT_SAVE_RETRY,
   type SaveRetryOptions,
   type StateSaveOptions,

@@ -36,9 +36,6 @@ export const DEFAULT_SAVE_RETRY: Readonly<RetrySchedule> = Object.freeze({
 
 const STATE_SAVE_KEYS: readonly (keyof StateSaveOptions)[] = ['retry', 'onError']
 
-/** Validates `saveRetry` up front, as p-retry would only on first use. */
-export const assertSaveRetryOptions: (value: unknown, name: string) => asserts value is SaveRetryOptions | undefined = assertRetryOptions
-
 /**
  * Appends the turn's new messages (input, tool messages, reply) to the store in
  * one `append` call once the provider has answered, retrying with `p-retry`. The
@@ -60,7 +57,7 @@ export function stateSave(store: StateStore, options: StateSaveOptions = {}): Mi
   assertOptionsObject(options, 'options')
   assertKnownKeys(options, STATE_SAVE_KEYS, '')
   const { retry, onError = 'throw' } = options
-  assertSaveRetryOptions(retry, 'retry')
+  assertRetryOptions(retry, 'retry')
   assertOneOf(onError, ['throw', 'warn'], 'onError')
   const retryOptions = retrySchedule(DEFAULT_SAVE_RETRY, retry)
 

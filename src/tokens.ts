@@ -1,6 +1,7 @@
 import { chatModelParams } from 'gpt-tokenizer/mapping'
 import type { Message } from './types.js'
 import { show } from './validate.js'
+import { loadTokenizer } from './tokenizer-loaders.js'
 
 /** The part of a `gpt-tokenizer` model module that token counting uses. */
 export interface Tokenizer {
@@ -71,7 +72,7 @@ export function getTokenCounter(model: string): Promise<TokenCounter> {
   }
   let counter = counters.get(model)
   if (counter === undefined) {
-    counter = (import(`gpt-tokenizer/model/${model}`) as Promise<Tokenizer>).then((tokenizer) =>
+    counter = loadTokenizer(model).then((tokenizer) =>
       createTokenCounter(model, tokenizer),
     )
     counters.set(model, counter)

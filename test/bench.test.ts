@@ -16,6 +16,9 @@ describe('npm run bench -- --quick', () => {
     for (const length of ['10–110', '1000–1100', '10000–10100']) {
       expect(stdout).toContain(`| MemoryStore turn (window 20, token limit) | ${length} |`)
     }
+    for (const entry of ['`promptline`', '`promptline/redis`', '`promptline/openai`', 'all three (0.1.0’s root)']) {
+      expect(stdout).toMatch(new RegExp(`\\| ${entry.replace(/[/.()]/g, '\\$&')} \\| \\d+ \\| [\\d.]+ ms \\| [\\d.]+ MB \\| [\\d.]+×, [\\d.]+× of promptline \\|`))
+    }
     if (redisSkipReason('standalone') === undefined) {
       const redisRows = stdout.split('\n').filter((line) => line.startsWith('| RedisStore turn'))
       expect(redisRows).toHaveLength(3)

@@ -16,7 +16,7 @@ const KEY = 'sk-test-SECRET-1234'
 const CLEAN_ENV = { OPENAI_BASE_URL: undefined, OPENAI_API_KEY: undefined, OPENAI_MODEL: undefined }
 
 function runExample(name: string, env: Record<string, string | undefined>): Promise<RunResult> {
-  return runNode(`examples/${name}`, [], { nodeArgs: ['--conditions=promptline-source'], env: { ...CLEAN_ENV, ...env } })
+  return runNode(`examples/${name}`, [], { env: { ...CLEAN_ENV, ...env } })
 }
 
 /** Runs an example, expects exit code 0 and no stderr, and returns its stdout lines. */

@@ -9,7 +9,7 @@ import { ROOT, runNode, type RunResult } from './helpers/run-node.js'
 import { describeRedis, useStandaloneRedis, type StandaloneRedis } from './helpers/redis-server.js'
 
 function runExample(name: string, env: Record<string, string | undefined> = {}): Promise<RunResult> {
-  return runNode(`examples/${name}`, [], { nodeArgs: ['--conditions=promptline-source'], env })
+  return runNode(`examples/${name}`, [], { env })
 }
 
 /** Runs an example, expects exit code 0 and no stderr, and returns its stdout lines. */

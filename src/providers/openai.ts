@@ -31,11 +31,12 @@ export interface OpenAIProviderOptions {
    */
   baseURL?: string | undefined
   /**
-   * Your own `OpenAI` (or `AzureOpenAI`) client, e.g. with custom headers or `fetch`.
+   * Your own `OpenAI` (or `AzureOpenAI`) client, e.g. with custom headers or `fetch`,
+   * from the `openai` package you installed (any major the peer range allows).
    * Mutually exclusive with `apiKey` and `baseURL`. `maxRetries` and `timeoutMs`, when
    * given, are applied per request; otherwise the client's own settings hold.
    */
-  client?: OpenAI | undefined
+  client?: OpenAIClient | undefined
   /**
    * How many times the SDK retries a failed attempt: connection errors, timeouts,
    * 408, 409, 429 and 5xx, with exponential back-off (0.5 s doubling to 8 s, with
@@ -61,6 +62,39 @@ export interface OpenAIProviderOptions {
   maxTokensParam?: MaxTokensParam | undefined
   /** Names the provider in errors and events. @default 'openai' */
   name?: string | undefined
+}
+
+/**
+ * The part of an `openai` client the provider calls. Typed by shape rather than as the
+ * SDK's class, so a client from the `openai` version you installed fits even where its
+ * class differs (private members make two copies of one class incompatible types).
+ */
+export interface OpenAIClient {
+  readonly chat: {
+    readonly completions: {
+      create(body: OpenAIRequestBody, options?: OpenAIRequestOptions): PromiseLike<unknown>
+    }
+  }
+  readonly apiKey?: unknown
+  readonly baseURL?: unknown
+  readonly timeout?: unknown
+}
+
+/** What the provider sends to `chat.completions.create` (the fields every major shares). */
+export interface OpenAIRequestBody {
+  model: string
+  messages: readonly object[]
+}
+
+/**
+ * The per-request options the provider passes to `chat.completions.create`. No
+ * `| undefined` on purpose: the SDK's `RequestOptions` has none, and under
+ * `exactOptionalPropertyTypes` a client would no longer fit.
+ */
+export interface OpenAIRequestOptions {
+  maxRetries?: number
+  timeout?: number
+  signal?: AbortSignal
 }
 
 /** Sent as the key to servers that need none (Ollama, vLLM, llama.cpp, LM Studio ignore it). */

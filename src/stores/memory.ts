@@ -84,7 +84,8 @@ class Session {
  *
  * @example
  * ```ts
- * import { MemoryStore, MockProvider, Pipeline } from 'promptline'
+ * import { MemoryStore, Pipeline } from 'promptline'
+ * import { MockProvider } from 'promptline/testing'
  *
  * const store = new MemoryStore({ ttlMs: 30 * 60_000, maxSessions: 10_000, maxMessages: 200 })
  * const pipe = new Pipeline({ provider: new MockProvider(), store })

@@ -399,7 +399,7 @@ function replyMessage(error: unknown): string {
  *
  * @example
  * ```ts
- * import { RedisStore } from 'promptline'
+ * import { RedisStore } from 'promptline/redis'
  *
  * const store = new RedisStore(process.env.REDIS_URL ?? 'redis://127.0.0.1:6379', {
  *   prefix: 'chat',

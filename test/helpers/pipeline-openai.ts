@@ -5,8 +5,9 @@
  * appends are counted, and a recorder of every event the pipeline emits.
  */
 import { afterEach, vi } from 'vitest'
-import { MemoryStore, OpenAIProvider, Pipeline } from '../../src/index.js'
-import type { EventPayload, ExecuteResult, OpenAIProviderOptions, PipelineEventName, PipelineOptions, StreamChunk } from '../../src/index.js'
+import { MemoryStore, Pipeline } from '../../src/index.js'
+import type { EventPayload, ExecuteResult, PipelineEventName, PipelineOptions, StreamChunk } from '../../src/index.js'
+import { OpenAIProvider, type OpenAIProviderOptions } from '../../src/openai.js'
 import { startFakeOpenAI } from './fake-openai-server.js'
 import type { FakeOpenAIOptions, FakeOpenAIServer } from './fake-openai-server.js'
 import { suiteResource } from './suite.js'

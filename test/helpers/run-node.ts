@@ -11,7 +11,7 @@ export interface RunResult {
 }
 
 export interface RunOptions {
-  /** Extra `node` flags, e.g. `--conditions=promptline-source`. */
+  /** Extra `node` flags, e.g. `--enable-source-maps`. */
   nodeArgs?: string[]
   /** Written to the child's stdin, which is then closed. */
   input?: string

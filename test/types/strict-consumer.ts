@@ -7,8 +7,6 @@
  */
 import {
   MemoryStore,
-  MockProvider,
-  OpenAIProvider,
   Pipeline,
   type ExecuteOptions,
   type Message,
@@ -17,6 +15,8 @@ import {
   type ToolDefinition,
   type Usage,
 } from '../../src/index.js'
+import { MockProvider } from '../../src/testing.js'
+import { OpenAIProvider } from '../../src/openai.js'
 import { contextWindow, providerCall, stateLoad, stateSave, tokenTruncation } from '../../middleware/index.js'
 
 declare const maybeSignal: AbortSignal | undefined

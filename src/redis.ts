@@ -1,0 +1,10 @@
+// `promptline/redis`: the Redis store. Loads `ioredis` (an optional peer dependency).
+export {
+  RedisStore,
+  RedisStoreError,
+  REDIS_CLIENT_OPTIONS,
+  type RedisStoreOptions,
+  type RedisSessionKeys,
+  type RedisWaitOptions,
+  type RedisFailureCode,
+} from './stores/redis.js'

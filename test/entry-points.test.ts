@@ -1,0 +1,95 @@
+/**
+ * Every runtime name an entry point exports is a semver promise: this list changes only
+ * on purpose. (test/package.test.ts checks what each entry loads, on the packed tarball.)
+ */
+import { describe, expect, it } from 'vitest'
+
+const ENTRIES: Record<string, () => Promise<object>> = {
+  promptline: () => import('../src/index.js'),
+  'promptline/redis': () => import('../src/redis.js'),
+  'promptline/openai': () => import('../src/openai.js'),
+  'promptline/middleware': () => import('../middleware/index.js'),
+  'promptline/utils': () => import('../src/utils.js'),
+  'promptline/testing': () => import('../src/testing.js'),
+}
+
+const EXPECTED: Record<string, string[]> = {
+  promptline: [
+    'AbortError',
+    'BUILT_IN_MIDDLEWARE',
+    'ContextOverflowError',
+    'DEFAULT_PRICING',
+    'MemoryStore',
+    'Pipeline',
+    'PipelineClosedError',
+    'PipelineEmitter',
+    'PromptlineError',
+    'ProviderError',
+    'SessionExistsError',
+    'SessionNotFoundError',
+    'StateCorruptError',
+    'StateLoadError',
+    'StateSaveError',
+    'StoreClosedError',
+    'compose',
+    'getTokenCounter',
+    'named',
+  ],
+  'promptline/redis': ['REDIS_CLIENT_OPTIONS', 'RedisStore', 'RedisStoreError'],
+  'promptline/openai': ['OpenAIProvider'],
+  'promptline/middleware': ['DEFAULT_LOAD_RETRY', 'DEFAULT_SAVE_RETRY', 'contextWindow', 'providerCall', 'stateLoad', 'stateSave', 'tokenTruncation'],
+  'promptline/utils': [
+    'MAX_METADATA_BYTES',
+    'MAX_METADATA_DEPTH',
+    'MAX_SESSION_ID_BYTES',
+    'MAX_TIMER_MS',
+    'MIN_TOKENS_PER_MESSAGE',
+    'ROLES',
+    'TOOL_CALL_OVERHEAD_TOKENS',
+    'assertDuration',
+    'assertFunction',
+    'assertKnownChatModel',
+    'assertKnownKeys',
+    'assertMessages',
+    'assertNonEmptyString',
+    'assertNonNegativeInteger',
+    'assertNonNegativeNumber',
+    'assertOneOf',
+    'assertOptionsObject',
+    'assertPositiveInteger',
+    'assertPricingTable',
+    'assertProvider',
+    'assertSessionId',
+    'assertStore',
+    'assertToolDefinitions',
+    'chunkProblem',
+    'copyMessage',
+    'copyMessages',
+    'copyMetadata',
+    'costOf',
+    'createTokenCounter',
+    'isKnownChatModel',
+    'isRetryableStoreError',
+    'messageProblem',
+    'resolvePrice',
+    'responseProblem',
+    'resultOf',
+    'trimView',
+    'turnAbortError',
+  ],
+  'promptline/testing': ['MockProvider'],
+}
+
+describe('entry points', () => {
+  it.each(Object.keys(ENTRIES))('%s exports exactly its documented names', async (entry) => {
+    const module = await ENTRIES[entry]!()
+    expect(Object.keys(module).sort()).toEqual(EXPECTED[entry])
+  })
+
+  it('no internal helper leaks from the root', async () => {
+    const root = await import('../src/index.js')
+    for (const internal of ['assertOneOf', 'show', 'pinnedCount', 'unitStarts', 'TOKEN_CACHE_SIZE', 'REDIS_CLIENT_OPTIONS', 'OpenAIProvider', 'RedisStore']) {
+      expect(Object.keys(root), internal).not.toContain(internal)
+    }
+  })
+})
