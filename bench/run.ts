@@ -9,8 +9,13 @@
  * Redis figures use a throwaway `redis-server` on a free loopback port (or
  * `REDIS_URL` when set); they are skipped with a message when neither is available.
  */
+import { readFileSync } from 'node:fs'
+import { setFlagsFromString } from 'node:v8'
+import { runInNewContext } from 'node:vm'
 import { Redis } from 'ioredis'
+import * as gpt4o from 'gpt-tokenizer/model/gpt-4o'
 import { encodeChat, encode } from 'gpt-tokenizer/model/gpt-4o'
+import { createTokenCounter, TOKEN_CACHE_BYTES, type Tokenizer } from '../src/tokens.js'
 import { Pipeline } from '../src/pipeline.js'
 import { MockProvider } from '../src/providers/mock.js'
 import { MemoryStore } from '../src/stores/memory.js'
@@ -115,6 +120,165 @@ async function memoryBench(): Promise<void> {
   await pipe.shutdown()
 }
 
+const KB = 1024
+const MB = 1024 * KB
+const PLAIN = { disallowedSpecial: new Set<string>() }
+const tokenRows: string[][] = []
+
+/** Deterministic pseudo-random bytes (a linear congruential generator): the same input every run. */
+function pseudoRandomBytes(length: number): Buffer {
+  const data = Buffer.alloc(length)
+  let state = 7
+  for (let i = 0; i < length; i++) {
+    state = (state * 1103515245 + 12345) & 0x7fffffff
+    data[i] = state >> 16
+  }
+  return data
+}
+
+/** About 1 MB of chat-like prose: words, punctuation, newlines, some Unicode. */
+function proseText(length: number): string {
+  const words = ['the', 'pipeline', 'keeps', 'state', 'between', 'turns,', 'and', 'a', 'message', 'is', 'tokenized', 'once.', 'Über', 'naïve', '2026', 'tokens\n']
+  let text = ''
+  for (let i = 0; text.length < length; i++) text += `${words[(i * 7 + (i >> 4)) % words.length]} `
+  return text.slice(0, length)
+}
+
+/** TypeScript's own compiler with comments and optional whitespace stripped: minified JavaScript. */
+function minifiedJs(length: number): string {
+  const source = readFileSync(new URL('../node_modules/typescript/lib/typescript.js', import.meta.url), 'utf8')
+  return source
+    .replace(/\/\/[^\n]*\n/g, '\n')
+    .replace(/\s*([{}()[\];,=+\-*/<>:?&|!.])\s*/g, '$1')
+    .replace(/\s+/g, ' ')
+    .slice(0, length)
+}
+
+/** The worst lateness of a 1 ms interval timer while `work` runs: the longest the event loop was held. */
+async function worstStall(work: () => unknown): Promise<number> {
+  let last = performance.now()
+  let worst = 0
+  const probe = setInterval(() => {
+    const now = performance.now()
+    worst = Math.max(worst, now - last)
+    last = now
+  }, 1)
+  // One tick first, so a synchronous `work` is measured as the stall it is.
+  await new Promise((resolve) => setTimeout(resolve, 5))
+  last = performance.now()
+  try {
+    await work()
+  } finally {
+    clearInterval(probe)
+  }
+  return Math.max(worst, performance.now() - last)
+}
+
+async function tokenizerStallBench(): Promise<void> {
+  // Baseline: gpt-tokenizer alone encoding 1 MB of ordinary prose in one call (the loop is held throughout).
+  const prose = proseText(MB)
+  encode(prose, PLAIN)
+  const baseline = await worstStall(() => encode(prose, PLAIN))
+  const fmtMs = (ms: number) => `${ms.toFixed(1)} ms`
+  tokenRows.push(['tokenizer alone: encode 1 MB of prose in one call', '1 MB', fmtMs(baseline), '1.00×'])
+
+  // Today's unsliced counting of an unbroken run, at a size that finishes (1 MB takes minutes).
+  const runKb = quick ? 25 : 100
+  const unbroken = await worstStall(() => encode('x'.repeat(runKb * KB), PLAIN))
+  tokenRows.push([`tokenizer alone: encode ${runKb} kB of one unbroken run`, `${runKb} kB`, fmtMs(unbroken), ratio(unbroken, baseline)])
+
+  const inputs: [string, string, number | undefined][] = [
+    ['base64', pseudoRandomBytes((3 * MB) / 4).toString('base64'), undefined],
+    ['minified JS', minifiedJs(MB), undefined],
+    // gpt-4o encodes 8 `x` as one token.
+    ['`x` repeated', 'x'.repeat(MB), MB / 8],
+  ]
+  for (const [label, text, known] of inputs) {
+    // A fresh counter each round (nothing cached); the median round's worst stall, as for the turn rows.
+    const stalls: number[] = []
+    let tokens = 0
+    let elapsed = 0
+    let counter = createTokenCounter('gpt-4o', gpt4o)
+    for (let round = 0; round < ROUNDS; round++) {
+      counter = createTokenCounter('gpt-4o', gpt4o)
+      const started = performance.now()
+      stalls.push(
+        await worstStall(async () => {
+          tokens = await counter.countAsync({ role: 'user', content: text })
+        }),
+      )
+      elapsed = performance.now() - started
+    }
+    const stall = stalls.sort((a, b) => a - b)[Math.floor(ROUNDS / 2)] as number
+    const content = tokens - counter.count({ role: 'user', content: '' })
+    const exact = known ?? gpt4o.encode(text, PLAIN).length
+    const error = content === exact ? 'exact' : `${content - exact > 0 ? '+' : ''}${(((content - exact) / exact) * 100).toFixed(2)}% vs exact`
+    tokenRows.push([
+      `countAsync: worst stall counting 1 MB of ${label} (${elapsed.toFixed(0)} ms in all; ${content} tokens, ${error})`,
+      '1 MB',
+      fmtMs(stall),
+      ratio(stall, baseline),
+    ])
+  }
+}
+
+function collectGarbage(): () => void {
+  setFlagsFromString('--expose-gc')
+  return runInNewContext('gc') as () => void
+}
+
+function heapAfterGc(gc: () => void): number {
+  gc()
+  gc()
+  return process.memoryUsage().heapUsed
+}
+
+async function tokenCacheBench(): Promise<void> {
+  const gc = collectGarbage()
+  // A stand-in tokenizer, so the heap holds the cache and nothing of gpt-tokenizer's own caches.
+  const stub: Tokenizer = { encode: (text) => new Array<number>(Math.ceil(text.length / 4)), encodeChat: (chat) => new Array<number>(3 + 4 * chat.length) }
+  const messages = quick ? 500 : 2_000
+  const body = 'lorem ipsum dolor sit amet '.repeat((100 * KB) / 27)
+
+  // Baseline: the former cache, keyed by whole contents and bounded by 50,000 entries only.
+  let before = heapAfterGc(gc)
+  const former = new Map<string, number>()
+  for (let i = 0; i < messages; i++) {
+    const content = `${i} ${body}`
+    former.set(Buffer.from(content, 'latin1').toString('latin1'), stub.encode(content).length)
+  }
+  const formerBytes = heapAfterGc(gc) - before
+  former.clear()
+
+  before = heapAfterGc(gc)
+  const counter = createTokenCounter('stub', stub)
+  for (let i = 0; i < messages; i++) counter.countText(`${i} ${body}`)
+  const cacheBytes = heapAfterGc(gc) - before
+  const mb = (bytes: number) => `${(bytes / MB).toFixed(2)} MB`
+  tokenRows.push([`former cache (content keys): heap kept after ${messages} distinct 100 kB messages`, `${messages} × 100 kB`, mb(formerBytes), '1.00×'])
+  tokenRows.push([
+    `token cache: heap kept after the same messages (charged ${mb(counter.cacheStats().bytes)})`,
+    `${messages} × 100 kB`,
+    mb(cacheBytes),
+    ratio(cacheBytes, formerBytes),
+  ])
+
+  // The bound: filled past TOKEN_CACHE_BYTES with distinct 300-character messages.
+  before = heapAfterGc(gc)
+  const full = createTokenCounter('stub', stub)
+  const line = 'a typical chat message, a few sentences long, about three hundred characters. '.repeat(4).slice(0, 296)
+  const fill = quick ? 40_000 : 80_000
+  for (let i = 0; i < fill; i++) full.countText(`${String(i).padStart(4, '0')}${line}`)
+  const fullBytes = heapAfterGc(gc) - before
+  const stats = full.cacheStats()
+  tokenRows.push([
+    `token cache: heap kept after ${fill} distinct 300-character messages (${stats.entries} kept, charged ${mb(stats.bytes)} of TOKEN_CACHE_BYTES ${mb(TOKEN_CACHE_BYTES)})`,
+    `${fill} × 300 B`,
+    mb(fullBytes),
+    `${ratio(fullBytes, stats.bytes)} of charge`,
+  ])
+}
+
 async function redisBench(url: string): Promise<void> {
   const client = new Redis(url, { lazyConnect: true })
   await client.connect()
@@ -195,6 +359,8 @@ async function main(): Promise<void> {
   )
   encode('warm up the tokenizer')
   await memoryBench()
+  await tokenizerStallBench()
+  await tokenCacheBench()
 
   let server: RedisServer | undefined
   let url = process.env.REDIS_URL
@@ -214,6 +380,9 @@ async function main(): Promise<void> {
   const header = ['what', 'history', 'per turn', 'ratio']
   const table = [header, header.map(() => '---'), ...rows]
   console.log(`\n${table.map((row) => `| ${row.join(' | ')} |`).join('\n')}`)
+  const tokenHeader = ['what', 'input', 'figure', 'ratio']
+  const tokenTable = [tokenHeader, tokenHeader.map(() => '---'), ...tokenRows]
+  console.log(`\n${tokenTable.map((row) => `| ${row.join(' | ')} |`).join('\n')}`)
 }
 
 await main()
