@@ -4,7 +4,8 @@ import type { Message } from '../src/types.js'
 import { named } from '../src/compose.js'
 import { ContextOverflowError } from '../src/errors.js'
 import { unitStarts } from '../src/messages.js'
-import { assertKnownChatModel, getTokenCounter, type TokenCounter } from '../src/tokens.js'
+import { pace } from '../src/pace.js'
+import { assertKnownChatModel, fitsOneSlice, getTokenCounter, type TokenCounter } from '../src/tokens.js'
 import { trimView } from '../src/trim.js'
 import { assertNonNegativeInteger, assertOptionsObject, assertPositiveInteger } from '../src/validate.js'
 
@@ -78,9 +79,12 @@ export function tokenTruncation(options: TokenTruncationOptions): Middleware {
     const sum = (start: number, end: number, limit: number) => sumTokens(ctx, tokens, messages, start, end, Math.max(0, limit))
 
     const pinnedLimit = Math.max(budget, EXACT_OVERFLOW_TOKENS) - tokens.primingTokens
-    const pinnedTokens = tokens.primingTokens + (await sum(0, pinned, pinnedLimit))
+    let pinnedSum = sum(0, pinned, pinnedLimit)
+    if (typeof pinnedSum !== 'number') pinnedSum = await pinnedSum
+    const pinnedTokens = tokens.primingTokens + pinnedSum
     const newestLimit = Math.max(budget - pinnedTokens, EXACT_OVERFLOW_TOKENS)
-    const newestTokens = await sum(newest, messages.length, newestLimit)
+    let newestTokens = sum(newest, messages.length, newestLimit)
+    if (typeof newestTokens !== 'number') newestTokens = await newestTokens
     let total = pinnedTokens + newestTokens
     if (total > budget) {
       const pinnedPart = pinned > 0 ? `${pinned} pinned system message(s) and priming` : 'priming'
@@ -97,7 +101,8 @@ export function tokenTruncation(options: TokenTruncationOptions): Middleware {
     for (let u = starts.length - 2; u >= 0; u--) {
       const start = starts[u] as number
       if (messages[start]?.role === 'tool') break
-      const unit = await sum(start, starts[u + 1] as number, budget - total)
+      let unit = sum(start, starts[u + 1] as number, budget - total)
+      if (typeof unit !== 'number') unit = await unit
       if (total + unit > budget) break
       total += unit
       fits.add(start)
@@ -111,16 +116,40 @@ export function tokenTruncation(options: TokenTruncationOptions): Middleware {
   })
 }
 
-/** Tokens of `messages[start..end)`, or a lower bound above `limit` once they pass it. */
-async function sumTokens(
+/**
+ * Tokens of `messages[start..end)`, or a lower bound above `limit` once they pass it.
+ * Short messages (cached, or one bounded tokenizer call) are counted in place, with
+ * no promise per message: a turn's view is counted in a few microseconds. A long
+ * message, or work that has held the loop for `PACE_SLICE_MS`, continues paced.
+ */
+function sumTokens(
   ctx: ExecutionContext,
   counter: TokenCounter,
   messages: readonly Message[],
   start: number,
   end: number,
   limit: number,
-): Promise<number> {
+): number | Promise<number> {
   let total = 0
+  for (let i = start; i < end && total <= limit; i++) {
+    const message = messages[i] as Message
+    if (!fitsOneSlice(message) || ctx.signal.aborted || pace() !== undefined) {
+      return sumTokensPaced(ctx, counter, messages, i, end, limit, total)
+    }
+    total += counter.count(message)
+  }
+  return total
+}
+
+async function sumTokensPaced(
+  ctx: ExecutionContext,
+  counter: TokenCounter,
+  messages: readonly Message[],
+  start: number,
+  end: number,
+  limit: number,
+  total: number,
+): Promise<number> {
   try {
     for (let i = start; i < end && total <= limit; i++) {
       total += await counter.countAsync(messages[i] as Message, { limit: limit - total, signal: ctx.signal })

@@ -69,9 +69,9 @@ export interface TokenCounter {
 
 export interface CountOptions {
   /** Stop counting once the count exceeds this many tokens (the result is then `> limit`, a lower bound). */
-  limit?: number
+  limit?: number | undefined
   /** Stops counting with the signal's reason when it aborts. */
-  signal?: AbortSignal
+  signal?: AbortSignal | undefined
 }
 
 export interface TokenCounterOptions {
@@ -258,7 +258,7 @@ export function createTokenCounter(model: string, tokenizer: Tokenizer, options:
     return tokens
   }
 
-  return {
+  const counter: TokenCounter = {
     model,
     primingTokens,
     count,
@@ -271,18 +271,30 @@ export function createTokenCounter(model: string, tokenizer: Tokenizer, options:
     cacheStats: () => ({ entries: cache.size, bytes: cache.bytes, maxBytes: cache.maxBytes }),
     countAsync(message, options) {
       const { limit, signal } = countOptions(options)
-      return countAsync(message, limit, signal)
+      if (!fitsOneSlice(message)) return countAsync(message, limit, signal)
+      // A short message is one bounded tokenizer call at most: counted in place, after
+      // yielding if the work before it already held the loop long enough.
+      const paused = pace(signal)
+      return paused === undefined ? Promise.resolve(count(message)) : paused.then(() => count(message))
     },
     async countRequestAsync(messages, options) {
       const { limit, signal } = countOptions(options)
       let total = primingTokens
       for (const message of messages) {
         if (total > limit) break
-        total += await countAsync(message, limit - total, signal)
+        total += await counter.countAsync(message, { limit: limit - total, signal })
       }
       return total
     },
   }
+  return counter
+}
+
+/** `true` when all the text of `message` together is at most one slice long: one bounded tokenizer call at most. */
+export function fitsOneSlice(message: Message): boolean {
+  let length = message.content.length + (message.name?.length ?? 0)
+  for (const call of message.toolCalls ?? []) length += call.name.length + call.arguments.length
+  return length <= SLICE_CHARS
 }
 
 function countOptions(options: CountOptions | undefined): { limit: number; signal: AbortSignal | undefined } {
