@@ -6,8 +6,13 @@ import { createHash } from 'node:crypto'
  */
 export const TOKEN_CACHE_BYTES = 16 * 1024 * 1024
 
-/** Contents up to this many UTF-16 units are their own cache key; longer ones are keyed by their SHA-256. */
-export const TOKEN_CACHE_KEY_CHARS = 512
+/**
+ * Contents up to this many UTF-16 units are their own cache key; longer ones are
+ * keyed by their SHA-256. Hashing costs a few microseconds on every lookup (every
+ * turn the message is in view), so only contents this long, whose tokenizing cost
+ * dwarfs it, pay it.
+ */
+export const TOKEN_CACHE_KEY_CHARS = 2048
 
 /**
  * What an entry costs besides its key's characters: the map's slots, the eviction
