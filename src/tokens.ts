@@ -270,12 +270,17 @@ export function createTokenCounter(model: string, tokenizer: Tokenizer, options:
     },
     cacheStats: () => ({ entries: cache.size, bytes: cache.bytes, maxBytes: cache.maxBytes }),
     countAsync(message, options) {
-      const { limit, signal } = countOptions(options)
-      if (!fitsOneSlice(message)) return countAsync(message, limit, signal)
-      // A short message is one bounded tokenizer call at most: counted in place, after
-      // yielding if the work before it already held the loop long enough.
-      const paused = pace(signal)
-      return paused === undefined ? Promise.resolve(count(message)) : paused.then(() => count(message))
+      try {
+        const { limit, signal } = countOptions(options)
+        if (!fitsOneSlice(message)) return countAsync(message, limit, signal)
+        // A short message is one bounded tokenizer call at most: counted in place, after
+        // yielding if the work before it already held the loop long enough.
+        const paused = pace(signal)
+        return paused === undefined ? Promise.resolve(count(message)) : paused.then(() => count(message))
+      } catch (error) {
+        // Bad options and an aborted signal reject, as every other failure of this method does.
+        return Promise.reject(error as Error)
+      }
     },
     async countRequestAsync(messages, options) {
       const { limit, signal } = countOptions(options)

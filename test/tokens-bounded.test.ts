@@ -137,6 +137,15 @@ describe('a long message without whitespace', () => {
     expect(stall).toBeLessThan(500)
   })
 
+  it('stops counting with the reason when its signal aborts', async () => {
+    const counter = createTokenCounter('gpt-4o', gpt4o)
+    const controller = new AbortController()
+    setTimeout(() => controller.abort(new Error('enough')), 5)
+    const counting = counter.countAsync({ role: 'user', content: 'x'.repeat(4 * 1024 * KB) }, { signal: controller.signal })
+    await expect(counting).rejects.toThrow('enough')
+    expect(counter.cacheStats().entries).toBe(0)
+  })
+
   it('ends a turn in ContextOverflowError (not a RangeError) after tokenizing about the budget, for 1 MB', async () => {
     const { tokenizer, lengths } = guardedTokenizer()
     const counter = createTokenCounter('gpt-4o', tokenizer)
@@ -226,6 +235,19 @@ describe('the count cache', () => {
     expect(stats.maxBytes).toBe(10 * KB)
     expect(stats.bytes).toBeLessThanOrEqual(10 * KB)
     expect(stats.entries).toBeGreaterThan(10)
+  })
+
+  it.each([
+    [{ limit: -1 }, /`limit`.*-1/],
+    [{ limit: 1.5 }, /`limit`.*1\.5/],
+    [{ limit: '10' }, /`limit`/],
+    [{ signal: {} }, /`signal`.*AbortSignal/],
+    [{ limt: 10 }, /did you mean `limit`/],
+    ['fast', /`options`/],
+  ])('countAsync rejects the options %j', async (options, message) => {
+    const counter = await getTokenCounter('gpt-4o')
+    await expect(counter.countAsync({ role: 'user', content: 'hi' }, options as never)).rejects.toThrow(TypeError)
+    await expect(counter.countRequestAsync([], options as never)).rejects.toThrow(message)
   })
 
   it('rejects a bad cacheBytes and unknown options', () => {
