@@ -108,8 +108,10 @@ export function tokenUpperBound(messages: readonly Message[], framed: boolean): 
   return bytes
 }
 
-// 32 slices of SLICE_CHARS bring at most 16,384 new pre-tokens: a sixth of gpt-tokenizer's merge cache.
-const MERGE_CACHE_SLICES = 32
+// 4 slices of SLICE_CHARS bring at most 2,048 new pre-tokens: the cache never evicts, and what
+// it holds stays small enough not to slow the garbage collector (counting 1 MB of base64 took
+// 0.6 s this way, against 1.4 to 2.4 s when emptied every 32 slices).
+const MERGE_CACHE_SLICES = 4
 
 const PLAIN_TEXT = { disallowedSpecial: new Set<string>() }
 
