@@ -5,6 +5,7 @@
  *
  *   npm run bench            # full run (about a minute)
  *   npm run bench -- --quick # fewer turns, for a smoke check
+ *   npm run bench -- --tokens-only # only the token-counting rows (stalls, cache memory)
  *
  * Redis figures use a throwaway `redis-server` on a free loopback port (or
  * `REDIS_URL` when set); they are skipped with a message when neither is available.
@@ -24,6 +25,7 @@ import type { Message, StateStore } from '../src/types.js'
 import { hasRedisServer, startRedisServer, type RedisServer } from '../test/helpers/redis-server.js'
 
 const quick = process.argv.includes('--quick')
+const tokensOnly = process.argv.includes('--tokens-only')
 const HISTORY_LENGTHS = [10, 1_000, 10_000]
 const WINDOW = 20
 const TURNS = quick ? 300 : 1_000
@@ -376,18 +378,19 @@ async function main(): Promise<void> {
     `promptline bench — node ${process.version}, ${quick ? 'quick' : 'full'} run: median of ${ROUNDS} rounds of ${TURNS} memory / ${REDIS_TURNS} Redis turns per row`,
   )
   encode('warm up the tokenizer')
-  await memoryBench()
+  if (!tokensOnly) await memoryBench()
   await tokenizerStallBench()
   await tokenCacheBench()
 
   let server: RedisServer | undefined
   let url = process.env.REDIS_URL
-  if (url === undefined && hasRedisServer()) {
+  if (url === undefined && hasRedisServer() && !tokensOnly) {
     server = await startRedisServer()
     url = server.url
   }
-  if (url === undefined) console.log('\nRedis figures skipped: no REDIS_URL and no redis-server on PATH.')
-  else {
+  if (tokensOnly) url = undefined
+  else if (url === undefined) console.log('\nRedis figures skipped: no REDIS_URL and no redis-server on PATH.')
+  if (url !== undefined) {
     try {
       await redisBench(url)
     } finally {
