@@ -24,6 +24,7 @@ export const TOKEN_CACHE_ENTRY_BYTES = 96
 // A low surrogate never starts well-formed text; a content that does is hashed too,
 // so a hashed key can never equal a content used as its own key.
 const HASHED = '\uDFFF'
+const HASHED_CODE = 0xdfff
 
 /**
  * Token counts by content, bounded by bytes rather than entries: a long content is
@@ -57,7 +58,7 @@ export class TokenCountCache {
   }
 
   keyOf(text: string): string {
-    if (text.length <= TOKEN_CACHE_KEY_CHARS && text.charAt(0) !== HASHED) return text
+    if (text.length <= TOKEN_CACHE_KEY_CHARS && text.charCodeAt(0) !== HASHED_CODE) return text
     // UTF-16 code units, not UTF-8: UTF-8 would map every lone surrogate to U+FFFD.
     return HASHED + createHash('sha256').update(text, 'utf16le').digest('base64')
   }

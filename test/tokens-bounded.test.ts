@@ -16,7 +16,7 @@ import { ContextOverflowError } from '../src/errors.js'
 import { Pipeline } from '../src/pipeline.js'
 import { MemoryStore } from '../src/stores/memory.js'
 import { fakeContext } from './helpers/fake-context.js'
-import { TOKEN_CACHE_ENTRY_BYTES } from '../src/token-cache.js'
+import { TOKEN_CACHE_ENTRY_BYTES, TOKEN_CACHE_KEY_CHARS, TokenCountCache } from '../src/token-cache.js'
 import { FORCED_CUT_MARGIN_TOKENS, SLICE_CHARS, sliceEnd } from '../src/token-slices.js'
 import { createTokenCounter, getTokenCounter, tokenUpperBound, type Tokenizer } from '../src/tokens.js'
 import type { Message, Provider } from '../src/types.js'
@@ -226,6 +226,19 @@ describe('the count cache', () => {
     const first = calls
     again.countText(`0 ${body}`)
     expect(calls).toBe(first)
+  })
+
+  it('keys a long content by its hash, never by a text another content could be', () => {
+    const cache = new TokenCountCache(1024)
+    const long = 'y'.repeat(TOKEN_CACHE_KEY_CHARS + 1)
+    const key = cache.keyOf(long)
+    expect(key).toHaveLength(45)
+    expect(cache.keyOf(long.slice(1) + 'z')).not.toBe(key)
+    // A short content that looks like a hashed key is hashed too, so the two cannot collide.
+    expect(cache.keyOf(key)).not.toBe(key)
+    expect(cache.keyOf('short')).toBe('short')
+    // Lone surrogates stay distinct (UTF-8 would turn both into U+FFFD).
+    expect(cache.keyOf(`${long}\uD800`)).not.toBe(cache.keyOf(`${long}\uD801`))
   })
 
   it('evicts the oldest entries to stay within cacheBytes', () => {
