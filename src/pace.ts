@@ -4,6 +4,10 @@
  * megabyte of text.
  */
 
+// Node's own setImmediate, not the global one: a test suite with fake timers must not
+// leave a turn waiting for an immediate that never runs.
+import { setImmediate } from 'node:timers'
+
 /** Synchronous work allowed before `pace` yields to the event loop. */
 export const PACE_SLICE_MS = 2
 

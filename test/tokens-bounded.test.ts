@@ -10,10 +10,11 @@ import * as gpt4 from 'gpt-tokenizer/model/gpt-4'
 import * as gpt41 from 'gpt-tokenizer/model/gpt-4.1'
 import * as gpt4o from 'gpt-tokenizer/model/gpt-4o'
 import * as gpt4oMini from 'gpt-tokenizer/model/gpt-4o-mini'
-import { describe, expect, it } from 'vitest'
+import { afterEach, describe, expect, it, vi } from 'vitest'
 import { tokenTruncation } from '../middleware/index.js'
 import { ContextOverflowError } from '../src/errors.js'
 import { Pipeline } from '../src/pipeline.js'
+import { MockProvider } from '../src/providers/mock.js'
 import { MemoryStore } from '../src/stores/memory.js'
 import { fakeContext } from './helpers/fake-context.js'
 import { TOKEN_CACHE_ENTRY_BYTES, TOKEN_CACHE_KEY_CHARS, TokenCountCache } from '../src/token-cache.js'
@@ -162,6 +163,21 @@ describe('a long message without whitespace', () => {
   it('ends in ContextOverflowError with the real gpt-4o counter too', async () => {
     const pipe = new Pipeline({ provider: { name: 'never', complete: () => Promise.reject(new Error('not called')) }, store: new MemoryStore(), tokenLimit: { maxTokens: 8000 } })
     await expect(pipe.execute('s', 'user', 'x'.repeat(1024 * KB))).rejects.toBeInstanceOf(ContextOverflowError)
+    await pipe.shutdown()
+  })
+})
+
+describe('paced counting under fake timers', () => {
+  afterEach(() => vi.useRealTimers())
+
+  it('still finishes turns when the test suite fakes setImmediate', async () => {
+    vi.useFakeTimers({ toFake: ['setTimeout', 'setImmediate', 'setInterval', 'Date'] })
+    const pipe = new Pipeline({ provider: new MockProvider({ reply: 'ok' }), store: new MemoryStore(), tokenLimit: { maxTokens: 100_000 } })
+    // Each turn counts 20 kB, long enough to yield; a faked setImmediate would never resume it.
+    for (let i = 0; i < 20; i++) {
+      const result = await pipe.execute('s', 'user', `${'x'.repeat(20 * KB)} ${i}`)
+      expect(result.response.content).toBe('ok')
+    }
     await pipe.shutdown()
   })
 })
