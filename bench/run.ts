@@ -5,14 +5,20 @@
  *
  *   npm run bench            # full run (about a minute)
  *   npm run bench -- --quick # fewer turns, for a smoke check
+ *   npm run bench -- --tokens-only # only the token-counting rows (stalls, cache memory)
  *
  * Then the import cost of each entry point (bench/import-cost.ts), in fresh processes.
  *
  * Redis figures use a throwaway `redis-server` on a free loopback port (or
  * `REDIS_URL` when set); they are skipped with a message when neither is available.
  */
+import { readFileSync } from 'node:fs'
+import { setFlagsFromString } from 'node:v8'
+import { runInNewContext } from 'node:vm'
 import { Redis } from 'ioredis'
+import * as gpt4o from 'gpt-tokenizer/model/gpt-4o'
 import { encodeChat, encode } from 'gpt-tokenizer/model/gpt-4o'
+import { createTokenCounter, TOKEN_CACHE_BYTES, type Tokenizer } from '../src/tokens.js'
 import { Pipeline } from '../src/pipeline.js'
 import { MockProvider } from '../src/providers/mock.js'
 import { MemoryStore } from '../src/stores/memory.js'
@@ -22,6 +28,7 @@ import { hasRedisServer, startRedisServer, type RedisServer } from '../test/help
 import { measureImportCosts } from './import-cost.js'
 
 const quick = process.argv.includes('--quick')
+const tokensOnly = process.argv.includes('--tokens-only')
 const HISTORY_LENGTHS = [10, 1_000, 10_000]
 const WINDOW = 20
 const TURNS = quick ? 300 : 1_000
@@ -118,6 +125,183 @@ async function memoryBench(): Promise<void> {
   await pipe.shutdown()
 }
 
+const KB = 1024
+const MB = 1024 * KB
+const PLAIN = { disallowedSpecial: new Set<string>() }
+const tokenRows: string[][] = []
+
+/** Deterministic pseudo-random bytes (a linear congruential generator): the same input every run. */
+function pseudoRandomBytes(length: number): Buffer {
+  const data = Buffer.alloc(length)
+  let state = 7
+  for (let i = 0; i < length; i++) {
+    state = (state * 1103515245 + 12345) & 0x7fffffff
+    data[i] = state >> 16
+  }
+  return data
+}
+
+/** About 1 MB of chat-like prose: words, punctuation, newlines, some Unicode. */
+function proseText(length: number): string {
+  const words = ['the', 'pipeline', 'keeps', 'state', 'between', 'turns,', 'and', 'a', 'message', 'is', 'tokenized', 'once.', 'Über', 'naïve', '2026', 'tokens\n']
+  let text = ''
+  for (let i = 0; text.length < length; i++) text += `${words[(i * 7 + (i >> 4)) % words.length]} `
+  return text.slice(0, length)
+}
+
+/** TypeScript's own compiler with comments and optional whitespace stripped: minified JavaScript. */
+function minifiedJs(length: number): string {
+  const source = readFileSync(new URL('../node_modules/typescript/lib/typescript.js', import.meta.url), 'utf8')
+  return source
+    .replace(/\/\/[^\n]*\n/g, '\n')
+    .replace(/\s*([{}()[\];,=+\-*/<>:?&|!.])\s*/g, '$1')
+    .replace(/\s+/g, ' ')
+    .slice(0, length)
+}
+
+/**
+ * The longest the event loop was held while `work` runs, seen by a 1 ms interval
+ * timer: the wall-clock gap between two of its ticks, and the CPU time the process
+ * spent in that gap. On a loaded machine the wall gap also counts the time spent
+ * waiting for a core; the CPU time is what the work itself held the loop for.
+ */
+async function worstStall(work: () => unknown): Promise<{ wall: number; cpu: number }> {
+  let last = performance.now()
+  let lastCpu = process.cpuUsage()
+  let wall = 0
+  let cpu = 0
+  const tick = () => {
+    const now = performance.now()
+    const used = process.cpuUsage(lastCpu)
+    wall = Math.max(wall, now - last)
+    cpu = Math.max(cpu, (used.user + used.system) / 1000)
+    last = now
+    lastCpu = process.cpuUsage()
+  }
+  const probe = setInterval(tick, 1)
+  // One tick first, so a synchronous `work` is measured as the stall it is.
+  await new Promise((resolve) => setTimeout(resolve, 5))
+  last = performance.now()
+  lastCpu = process.cpuUsage()
+  try {
+    await work()
+  } finally {
+    clearInterval(probe)
+  }
+  tick()
+  return { wall, cpu }
+}
+
+async function tokenizerStallBench(): Promise<void> {
+  // Baseline: gpt-tokenizer alone encoding 1 MB of ordinary prose in one call (the loop is held throughout).
+  const prose = proseText(MB)
+  encode(prose, PLAIN)
+  const { cpu: baseline, wall: baselineWall } = await worstStall(() => encode(prose, PLAIN))
+  const fmtMs = (ms: number) => `${ms.toFixed(1)} ms`
+  tokenRows.push([`tokenizer alone: encode 1 MB of prose in one call (wall ${fmtMs(baselineWall)})`, '1 MB', fmtMs(baseline), '1.00×'])
+
+  // Today's unsliced counting of an unbroken run, at a size that finishes (1 MB takes minutes).
+  const runKb = quick ? 25 : 100
+  const unbroken = await worstStall(() => encode('x'.repeat(runKb * KB), PLAIN))
+  tokenRows.push([
+    `tokenizer alone: encode ${runKb} kB of \`x\` in one call, as counting did (wall ${fmtMs(unbroken.wall)})`,
+    `${runKb} kB`,
+    fmtMs(unbroken.cpu),
+    ratio(unbroken.cpu, baseline),
+  ])
+
+  const inputs: [string, string, number | undefined][] = [
+    ['base64', pseudoRandomBytes((3 * MB) / 4).toString('base64'), undefined],
+    ['minified JS', minifiedJs(MB), undefined],
+    // gpt-4o encodes 8 `x` as one token.
+    ['`x` repeated', 'x'.repeat(MB), MB / 8],
+  ]
+  for (const [label, text, known] of inputs) {
+    // A fresh counter each round (nothing cached); the median round's worst stall, as for the turn rows.
+    const stalls: { wall: number; cpu: number }[] = []
+    let tokens = 0
+    let elapsed = 0
+    let counter = createTokenCounter('gpt-4o', gpt4o)
+    for (let round = 0; round < ROUNDS; round++) {
+      counter = createTokenCounter('gpt-4o', gpt4o)
+      const started = performance.now()
+      stalls.push(
+        await worstStall(async () => {
+          tokens = await counter.countAsync({ role: 'user', content: text })
+        }),
+      )
+      elapsed = performance.now() - started
+    }
+    const stall = stalls.sort((a, b) => a.cpu - b.cpu)[Math.floor(ROUNDS / 2)] as { wall: number; cpu: number }
+    const content = tokens - counter.count({ role: 'user', content: '' })
+    const exact = known ?? gpt4o.encode(text, PLAIN).length
+    const error = content === exact ? 'exact' : `${content - exact > 0 ? '+' : ''}${(((content - exact) / exact) * 100).toFixed(2)}% vs exact`
+    tokenRows.push([
+      `countAsync: worst stall counting 1 MB of ${label} (wall ${fmtMs(stall.wall)}; ${elapsed.toFixed(0)} ms in all; ${content} tokens, ${error})`,
+      '1 MB',
+      fmtMs(stall.cpu),
+      ratio(stall.cpu, baseline),
+    ])
+  }
+}
+
+function collectGarbage(): () => void {
+  setFlagsFromString('--expose-gc')
+  return runInNewContext('gc') as () => void
+}
+
+function heapAfterGc(gc: () => void): number {
+  gc()
+  gc()
+  return process.memoryUsage().heapUsed
+}
+
+async function tokenCacheBench(): Promise<void> {
+  const gc = collectGarbage()
+  // A stand-in tokenizer, so the heap holds the cache and nothing of gpt-tokenizer's own caches.
+  const stub: Tokenizer = { encode: (text) => new Array<number>(Math.ceil(text.length / 4)), encodeChat: (chat) => new Array<number>(3 + 4 * chat.length) }
+  const messages = quick ? 500 : 2_000
+  const body = 'lorem ipsum dolor sit amet '.repeat((100 * KB) / 27)
+
+  // Baseline: the former cache, keyed by whole contents and bounded by 50,000 entries only.
+  let before = heapAfterGc(gc)
+  const former = new Map<string, number>()
+  for (let i = 0; i < messages; i++) {
+    const content = `${i} ${body}`
+    former.set(Buffer.from(content, 'latin1').toString('latin1'), stub.encode(content).length)
+  }
+  const formerBytes = heapAfterGc(gc) - before
+  former.clear()
+
+  before = heapAfterGc(gc)
+  const counter = createTokenCounter('stub', stub)
+  for (let i = 0; i < messages; i++) counter.countText(`${i} ${body}`)
+  const cacheBytes = heapAfterGc(gc) - before
+  const mb = (bytes: number) => `${(bytes / MB).toFixed(2)} MB`
+  tokenRows.push([`former cache (content keys): heap kept after ${messages} distinct 100 kB messages`, `${messages} × 100 kB`, mb(formerBytes), '1.00×'])
+  tokenRows.push([
+    `token cache: heap kept after the same messages (charged ${mb(counter.cacheStats().bytes)})`,
+    `${messages} × 100 kB`,
+    mb(cacheBytes),
+    ratio(cacheBytes, formerBytes),
+  ])
+
+  // The bound: filled past TOKEN_CACHE_BYTES with distinct 300-character messages.
+  before = heapAfterGc(gc)
+  const full = createTokenCounter('stub', stub)
+  const line = 'a typical chat message, a few sentences long, about three hundred characters. '.repeat(4).slice(0, 296)
+  const fill = quick ? 40_000 : 80_000
+  for (let i = 0; i < fill; i++) full.countText(`${String(i).padStart(4, '0')}${line}`)
+  const fullBytes = heapAfterGc(gc) - before
+  const stats = full.cacheStats()
+  tokenRows.push([
+    `token cache: heap kept after ${fill} distinct 300-character messages (${stats.entries} kept, charged ${mb(stats.bytes)} of TOKEN_CACHE_BYTES ${mb(TOKEN_CACHE_BYTES)})`,
+    `${fill} × 300 B`,
+    mb(fullBytes),
+    `${ratio(fullBytes, stats.bytes)} of charge`,
+  ])
+}
+
 async function redisBench(url: string): Promise<void> {
   const client = new Redis(url, { lazyConnect: true })
   await client.connect()
@@ -197,16 +381,19 @@ async function main(): Promise<void> {
     `promptline bench — node ${process.version}, ${quick ? 'quick' : 'full'} run: median of ${ROUNDS} rounds of ${TURNS} memory / ${REDIS_TURNS} Redis turns per row`,
   )
   encode('warm up the tokenizer')
-  await memoryBench()
+  if (!tokensOnly) await memoryBench()
+  await tokenizerStallBench()
+  await tokenCacheBench()
 
   let server: RedisServer | undefined
   let url = process.env.REDIS_URL
-  if (url === undefined && hasRedisServer()) {
+  if (url === undefined && hasRedisServer() && !tokensOnly) {
     server = await startRedisServer()
     url = server.url
   }
-  if (url === undefined) console.log('\nRedis figures skipped: no REDIS_URL and no redis-server on PATH.')
-  else {
+  if (tokensOnly) url = undefined
+  else if (url === undefined) console.log('\nRedis figures skipped: no REDIS_URL and no redis-server on PATH.')
+  if (url !== undefined) {
     try {
       await redisBench(url)
     } finally {
@@ -217,6 +404,9 @@ async function main(): Promise<void> {
   const header = ['what', 'history', 'per turn', 'ratio']
   const table = [header, header.map(() => '---'), ...rows]
   console.log(`\n${table.map((row) => `| ${row.join(' | ')} |`).join('\n')}`)
+  const tokenHeader = ['what', 'input', 'figure', 'ratio']
+  const tokenTable = [tokenHeader, tokenHeader.map(() => '---'), ...tokenRows]
+  console.log(`\n${tokenTable.map((row) => `| ${row.join(' | ')} |`).join('\n')}`)
 
   // Import cost: fresh processes, so it runs after (and apart from) the turn figures.
   const costs = measureImportCosts(quick ? 1 : 7)

@@ -1,6 +1,6 @@
 export { stateLoad, DEFAULT_LOAD_RETRY, type LoadRetryOptions, type StateLoadOptions } from './state-load.js'
 export { contextWindow, type ContextWindowOptions } from './context-window.js'
-export { tokenTruncation, type TokenTruncationOptions } from './token-truncation.js'
+export { tokenTruncation, EXACT_OVERFLOW_TOKENS, type TokenTruncationOptions } from './token-truncation.js'
 export { providerCall, type ProviderCallOptions } from './provider-call.js'
 export {
   stateSave,

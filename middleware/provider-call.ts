@@ -5,7 +5,7 @@ import { raceSignal } from '../src/abort.js'
 import { named } from '../src/compose.js'
 import { PromptlineError, ProviderError } from '../src/errors.js'
 import { assertPricingTable, costOf, DEFAULT_PRICING, resolvePrice, type PricingTable } from '../src/pricing.js'
-import { getTokenCounter, isKnownChatModel } from '../src/tokens.js'
+import { getTokenCounter, isKnownChatModel, tokenUpperBound } from '../src/tokens.js'
 import {
   assertDuration,
   assertKnownKeys,
@@ -256,14 +256,24 @@ function offer(onDelta: (text: string) => void | Promise<void>, text: string, si
   })
 }
 
-/** Counts usage with the model's tokenizer (gpt-4o's when the model is unknown to gpt-tokenizer). */
+/**
+ * Counts usage with the model's tokenizer (gpt-4o's when the model is unknown to gpt-tokenizer),
+ * paced so that a long reply never holds the event loop. The provider has answered by
+ * now: when counting fails (or the turn is aborted meanwhile), usage falls back to an
+ * upper bound from the UTF-8 lengths instead of losing the turn.
+ */
 async function estimateUsage(ctx: ExecutionContext, reply: Message): Promise<Usage> {
-  const counter = await getTokenCounter(isKnownChatModel(ctx.model) ? ctx.model : 'gpt-4o')
-  return {
-    inputTokens: counter.countRequest(ctx.messages),
-    // The reply's content and tool calls, without the chat framing of the message.
-    outputTokens: counter.count(reply) - counter.count({ role: reply.role, content: '' }),
-    estimated: true,
+  try {
+    const counter = await getTokenCounter(isKnownChatModel(ctx.model) ? ctx.model : 'gpt-4o')
+    const signal = ctx.signal
+    return {
+      inputTokens: await counter.countRequestAsync(ctx.messages, { signal }),
+      // The reply's content and tool calls, without the chat framing of the message.
+      outputTokens: (await counter.countAsync(reply, { signal })) - counter.count({ role: reply.role, content: '' }),
+      estimated: true,
+    }
+  } catch {
+    return { inputTokens: tokenUpperBound(ctx.messages, true), outputTokens: tokenUpperBound([reply], false), estimated: true }
   }
 }
 

@@ -1,11 +1,20 @@
-import type { Middleware } from '../src/context.js'
+import type { ExecutionContext, Middleware } from '../src/context.js'
+import { turnAbortError } from '../src/context.js'
 import type { Message } from '../src/types.js'
 import { named } from '../src/compose.js'
 import { ContextOverflowError } from '../src/errors.js'
 import { unitStarts } from '../src/messages.js'
-import { assertKnownChatModel, getTokenCounter, type TokenCounter } from '../src/tokens.js'
+import { pace } from '../src/pace.js'
+import { assertKnownChatModel, fitsOneSlice, getTokenCounter, type TokenCounter } from '../src/tokens.js'
 import { trimView } from '../src/trim.js'
 import { assertKnownKeys, assertNonNegativeInteger, assertOptionsObject, assertPositiveInteger } from '../src/validate.js'
+
+/**
+ * How far the pinned part and the newest message are counted when they overflow the
+ * budget: up to this many tokens `ContextOverflowError.requiredTokens` is exact;
+ * beyond it counting stops and the error reports a lower bound ("at least").
+ */
+export const EXACT_OVERFLOW_TOKENS = 8192
 
 export interface TokenTruncationOptions {
   /** The token budget of the whole request (view plus `reserveForResponse`). */
@@ -34,6 +43,9 @@ const TOKEN_TRUNCATION_KEYS: readonly (keyof TokenTruncationOptions)[] = ['maxTo
  * `ContextOverflowError`.
  *
  * Each message's content is tokenized once per process (see `getTokenCounter`).
+ * Counting yields to the event loop every few milliseconds and stops as soon as a
+ * message is known not to fit, so a huge message costs at most the budget's worth
+ * of tokenizing and never holds other sessions.
  *
  * @example
  * ```ts
@@ -60,26 +72,45 @@ export function tokenTruncation(options: TokenTruncationOptions): Middleware {
     const tokens = await counterPromise
     const messages = ctx.messages
     const pinned = ctx.pinned
-    const newest = unitStarts(messages, pinned).at(-1) ?? messages.length
+    const starts = unitStarts(messages, pinned)
+    const newest = starts.at(-1) ?? messages.length
+    // Counting is paced (it yields to the event loop every few milliseconds) and
+    // bounded: a message is counted only until it no longer fits, so a megabyte in one
+    // message fails fast instead of holding every session for seconds. The pinned part
+    // and the newest message are counted a little further, to `EXACT_OVERFLOW_TOKENS`,
+    // so an ordinary overflow reports the exact size it needs.
+    const sum = (start: number, end: number, limit: number) => sumTokens(ctx, tokens, messages, start, end, Math.max(0, limit))
 
-    let total = tokens.primingTokens + sumTokens(tokens, messages, 0, pinned)
-    const pinnedTokens = total
-    const newestTokens = sumTokens(tokens, messages, newest, messages.length)
-    total += newestTokens
+    const pinnedLimit = Math.max(budget, EXACT_OVERFLOW_TOKENS) - tokens.primingTokens
+    let pinnedSum = sum(0, pinned, pinnedLimit)
+    if (typeof pinnedSum !== 'number') pinnedSum = await pinnedSum
+    const pinnedTokens = tokens.primingTokens + pinnedSum
+    const newestLimit = Math.max(budget - pinnedTokens, EXACT_OVERFLOW_TOKENS)
+    let newestTokens = sum(newest, messages.length, newestLimit)
+    if (typeof newestTokens !== 'number') newestTokens = await newestTokens
+    let total = pinnedTokens + newestTokens
     if (total > budget) {
       const pinnedPart = pinned > 0 ? `${pinned} pinned system message(s) and priming` : 'priming'
+      const atLeast = (tokens: number, limit: number) => (tokens > limit ? `at least ${tokens}` : String(tokens))
       throw new ContextOverflowError(
         total,
         budget,
-        `\`maxTokens\` ${maxTokens} minus \`reserveForResponse\` ${reserveForResponse} is too small: ${pinnedPart} (${pinnedTokens} tokens) plus the newest message (${newestTokens} tokens)`,
+        `\`maxTokens\` ${maxTokens} minus \`reserveForResponse\` ${reserveForResponse} is too small: ${pinnedPart} (${atLeast(pinnedTokens, pinnedLimit + tokens.primingTokens)} tokens) plus the newest message (${atLeast(newestTokens, newestLimit)} tokens)`,
       )
     }
-    const view = trimView(messages, (start, end) => {
-      const unit = sumTokens(tokens, messages, start, end)
-      if (total + unit > budget) return false
+    // Older units, newest first, until one does not fit: the same walk trimView makes,
+    // which then keeps exactly the units counted here.
+    const fits = new Set<number>()
+    for (let u = starts.length - 2; u >= 0; u--) {
+      const start = starts[u] as number
+      if (messages[start]?.role === 'tool') break
+      let unit = sum(start, starts[u + 1] as number, budget - total)
+      if (typeof unit !== 'number') unit = await unit
+      if (total + unit > budget) break
       total += unit
-      return true
-    }, pinned)
+      fits.add(start)
+    }
+    const view = trimView(messages, (start) => fits.has(start), pinned)
     const dropped = messages.length - view.length
     ctx.messages = view
     ctx.trimmed['token-truncation'] = { kept: view.length, dropped, tokens: total }
@@ -88,8 +119,47 @@ export function tokenTruncation(options: TokenTruncationOptions): Middleware {
   })
 }
 
-function sumTokens(counter: TokenCounter, messages: readonly Message[], start: number, end: number): number {
+/**
+ * Tokens of `messages[start..end)`, or a lower bound above `limit` once they pass it.
+ * Short messages (cached, or one bounded tokenizer call) are counted in place, with
+ * no promise per message: a turn's view is counted in a few microseconds. A long
+ * message, or work that has held the loop for `PACE_SLICE_MS`, continues paced.
+ */
+function sumTokens(
+  ctx: ExecutionContext,
+  counter: TokenCounter,
+  messages: readonly Message[],
+  start: number,
+  end: number,
+  limit: number,
+): number | Promise<number> {
   let total = 0
-  for (let i = start; i < end; i++) total += counter.count(messages[i] as Message)
+  for (let i = start; i < end && total <= limit; i++) {
+    const message = messages[i] as Message
+    if (!fitsOneSlice(message) || ctx.signal.aborted || pace() !== undefined) {
+      return sumTokensPaced(ctx, counter, messages, i, end, limit, total)
+    }
+    total += counter.count(message)
+  }
+  return total
+}
+
+async function sumTokensPaced(
+  ctx: ExecutionContext,
+  counter: TokenCounter,
+  messages: readonly Message[],
+  start: number,
+  end: number,
+  limit: number,
+  total: number,
+): Promise<number> {
+  try {
+    for (let i = start; i < end && total <= limit; i++) {
+      total += await counter.countAsync(messages[i] as Message, { limit: limit - total, signal: ctx.signal })
+    }
+  } catch (error) {
+    if (ctx.signal.aborted) throw turnAbortError(ctx, error)
+    throw error
+  }
   return total
 }

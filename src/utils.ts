@@ -8,6 +8,12 @@ export {
   isKnownChatModel,
   assertKnownChatModel,
   TOOL_CALL_OVERHEAD_TOKENS,
+  TOKEN_CACHE_BYTES,
+  TOKEN_CACHE_KEY_CHARS,
+  SLICE_CHARS,
+  FORCED_CUT_MARGIN_TOKENS,
+  type CountOptions,
+  type TokenCounterOptions,
   type Tokenizer,
 } from './tokens.js'
 export { resolvePrice, costOf, assertPricingTable } from './pricing.js'

@@ -19,6 +19,14 @@ describe('npm run bench -- --quick', () => {
     for (const entry of ['`promptline`', '`promptline/redis`', '`promptline/openai`', 'all three (0.1.0’s root)']) {
       expect(stdout).toMatch(new RegExp(`\\| ${entry.replace(/[/.()]/g, '\\$&')} \\| \\d+ \\| [\\d.]+ ms \\| [\\d.]+ MB \\| [\\d.]+×, [\\d.]+× of promptline \\|`))
     }
+    // Counting bounds (issue 14): the tokenizer's worst stall on 1 MB inputs against its one-call baseline, and the cache's memory.
+    expect(stdout).toMatch(/\| tokenizer alone: encode 1 MB of prose in one call \(wall [\d.]+ ms\) \| 1 MB \| [\d.]+ ms \| 1\.00× \|/)
+    for (const input of ['base64', 'minified JS', '`x` repeated']) {
+      expect(stdout).toMatch(new RegExp(`\\| countAsync: worst stall counting 1 MB of ${input} \\([^|]*\\) \\| 1 MB \\| [\\d.]+ ms \\| [\\d.]+× \\|`))
+    }
+    expect(stdout).toMatch(/\| former cache \(content keys\): heap kept after \d+ distinct 100 kB messages \|/)
+    expect(stdout).toMatch(/\| token cache: heap kept after the same messages \(charged [\d.]+ MB\) \|/)
+    expect(stdout).toMatch(/\| token cache: heap kept after \d+ distinct 300-character messages \(\d+ kept, charged 16\.00 MB of TOKEN_CACHE_BYTES 16\.00 MB\) \|/)
     if (redisSkipReason('standalone') === undefined) {
       const redisRows = stdout.split('\n').filter((line) => line.startsWith('| RedisStore turn'))
       expect(redisRows).toHaveLength(3)

@@ -20,6 +20,7 @@ import {
   TOOL_CALL_OVERHEAD_TOKENS,
   type Tokenizer,
 } from '../src/tokens.js'
+import { TOKEN_CACHE_ENTRY_BYTES } from '../src/token-cache.js'
 import type { Message, Role } from '../src/types.js'
 import { FlakyStore } from './helpers/flaky-store.js'
 
@@ -123,9 +124,11 @@ describe('token counters', () => {
     expect(perCall).toBeGreaterThan(10)
   })
 
-  it('tokenize a content once, recount a changed content, and evict the oldest beyond cacheSize', () => {
+  it('tokenize a content once, recount a changed content, and evict the oldest beyond cacheBytes', () => {
     const { tokenizer, calls } = countingTokenizer(gpt4o)
-    const counter = createTokenCounter('gpt-4o', tokenizer, 2)
+    // Room for exactly the first two contents below (an entry costs 2 bytes a character plus its overhead).
+    const cacheBytes = 2 * TOKEN_CACHE_ENTRY_BYTES + 2 * ('first version'.length + 'a changed, longer second version'.length)
+    const counter = createTokenCounter('gpt-4o', tokenizer, { cacheBytes })
     const message: Message = { role: 'user', content: 'first version' }
     const first = counter.count(message)
     expect(counter.count(message)).toBe(first)
@@ -137,7 +140,7 @@ describe('token counters', () => {
     expect(calls.encode).toEqual(['first version', 'a changed, longer second version'])
     expect(second).toBe(first - gpt4o.encode('first version').length + gpt4o.encode(message.content).length)
 
-    counter.countText('third') // evicts 'first version' (cacheSize 2)
+    counter.countText('third') // evicts 'first version', the oldest
     counter.countText('a changed, longer second version')
     counter.countText('first version')
     expect(calls.encode).toEqual(['first version', 'a changed, longer second version', 'third', 'first version'])
