@@ -21,8 +21,38 @@ export interface Message {
   /** Set on a tool message: the id of the call it answers. */
   toolCallId?: string
   name?: string
+  /**
+   * Set on an assistant message by providers whose model reasons before it answers
+   * (Claude's extended thinking, DeepSeek, Qwen, gpt-oss through OpenAI-compatible
+   * servers…). Stored with the message, so a provider can send it back where its API
+   * requires it; never part of `content`.
+   */
+  reasoning?: Reasoning
   /** Free-form data kept with the message; must be JSON-serialisable (stores keep its JSON form). */
   metadata?: Record<string, unknown>
+}
+
+/**
+ * The model's reasoning behind one assistant message. Providers fill it; you read
+ * `text`. `format` and `data` are for the provider that wrote them: each provider
+ * sends back only reasoning of its own `format`, and only where its API needs it
+ * (Anthropic: thinking blocks before a tool result; OpenAI-compatible servers such as
+ * DeepSeek: `reasoning_content` on an assistant message with tool calls).
+ */
+export interface Reasoning {
+  /** The reasoning as readable text (Claude 4 models send a summary); `''` when it was only opaque data. */
+  text: string
+  /**
+   * Which wire format it came in: `'anthropic'` (thinking blocks), `'reasoning_content'`
+   * or `'reasoning'` (the field an OpenAI-compatible server used).
+   */
+  format?: string
+  /**
+   * Opaque, JSON-serialisable items the provider must send back verbatim, e.g. Anthropic's
+   * `thinking` blocks with their `signature` and `redacted_thinking` blocks. Never edit them:
+   * the API rejects a block whose signature no longer matches.
+   */
+  data?: Array<Record<string, unknown>>
 }
 
 /** Token counts of one provider call. */
@@ -31,6 +61,11 @@ export interface Usage {
   outputTokens: number
   /** Of `inputTokens`, how many the provider served from its prompt cache (billed at a discount). */
   cachedInputTokens?: number
+  /**
+   * Of `inputTokens`, how many the provider wrote to its prompt cache (Anthropic bills
+   * them above the base input price; see `ModelPrice.cacheWriteInput`).
+   */
+  cacheWriteInputTokens?: number
   /** `true` when the provider reported no usage and the tokens were counted locally. */
   estimated?: boolean
 }
@@ -114,6 +149,12 @@ export interface ProviderResponse {
   finishReason?: string
   /** The model that actually answered, as the provider reports it (used for pricing). */
   model?: string
+  /**
+   * The name of the provider that actually answered, when it is not the one called:
+   * `FallbackProvider` sets it to the name of the provider that took the request.
+   * `provider-call` reports it in `result.provider` and the `provider:response` event.
+   */
+  provider?: string
 }
 
 /** What `Provider.stream` yields: text deltas, then exactly one `done` carrying the full response. */
