@@ -42,13 +42,18 @@ export const DEFAULT_PRICING: PricingTable = Object.freeze({
   'o4-mini': { input: 1.1, output: 4.4, cachedInput: 0.275 },
   'gpt-3.5-turbo': { input: 0.5, output: 1.5 },
   // Anthropic's published list prices (checked November 2026 on platform.claude.com's
-  // pricing page): `cacheWriteInput` is the 5-minute cache write, the one `cacheControl: 'auto'`
-  // uses; `cachedInput` is a cache hit. Dated ids (`claude-sonnet-4-5-20250929`) resolve to these.
+  // pricing page and, for Sonnet 5, its model page): `cacheWriteInput` is the 5-minute cache
+  // write, the one `cacheControl: 'auto'` uses; `cachedInput` is a cache hit. Dated ids
+  // (`claude-sonnet-4-5-20250929`) resolve to these.
+  'claude-opus-5': { input: 5, output: 25, cachedInput: 0.5, cacheWriteInput: 6.25 },
+  'claude-opus-4-8': { input: 5, output: 25, cachedInput: 0.5, cacheWriteInput: 6.25 },
+  'claude-opus-4-7': { input: 5, output: 25, cachedInput: 0.5, cacheWriteInput: 6.25 },
   'claude-opus-4-6': { input: 5, output: 25, cachedInput: 0.5, cacheWriteInput: 6.25 },
   'claude-opus-4-5': { input: 5, output: 25, cachedInput: 0.5, cacheWriteInput: 6.25 },
   'claude-opus-4-1': { input: 15, output: 75, cachedInput: 1.5, cacheWriteInput: 18.75 },
   'claude-opus-4': { input: 15, output: 75, cachedInput: 1.5, cacheWriteInput: 18.75 },
   'claude-opus-4-0': { input: 15, output: 75, cachedInput: 1.5, cacheWriteInput: 18.75 },
+  'claude-sonnet-5': { input: 2, output: 10, cachedInput: 0.2, cacheWriteInput: 2.5 },
   'claude-sonnet-4-6': { input: 3, output: 15, cachedInput: 0.3, cacheWriteInput: 3.75 },
   'claude-sonnet-4-5': { input: 3, output: 15, cachedInput: 0.3, cacheWriteInput: 3.75 },
   'claude-sonnet-4': { input: 3, output: 15, cachedInput: 0.3, cacheWriteInput: 3.75 },
