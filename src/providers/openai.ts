@@ -2,15 +2,15 @@ import { inspect } from 'node:util'
 import OpenAI, { APIConnectionError, APIConnectionTimeoutError, APIError, APIUserAbortError } from 'openai'
 import type { ClientOptions } from 'openai'
 import type {
-  ChatCompletion,
   ChatCompletionChunk,
   ChatCompletionCreateParamsNonStreaming,
   ChatCompletionCreateParamsStreaming,
-  ChatCompletionMessageParam,
 } from 'openai/resources/chat/completions'
-import type { Message, Provider, ProviderChunk, ProviderRequest, ProviderResponse, ToolCall, Usage } from '../types.js'
+import type { Provider, ProviderChunk, ProviderRequest, ProviderResponse } from '../types.js'
 import { AbortError, ProviderError } from '../errors.js'
 import { assertNonEmptyString, assertNonNegativeInteger, assertOneOf, show } from '../validate.js'
+import { finishReasonOf, fromOpenAIMessage, toOpenAIMessages, toUsage } from './openai-messages.js'
+import { ChunkAssembler } from './openai-stream.js'
 
 /** Which request field carries `ProviderRequest.maxTokens`. */
 export type MaxTokensParam = 'max_tokens' | 'max_completion_tokens'
@@ -113,6 +113,8 @@ export class OpenAIProvider implements Provider {
   readonly #client: OpenAI
   readonly #secret: string | undefined
   readonly #maxTokensParam: MaxTokensParam
+  /** Reasoning goes back to compatible servers (DeepSeek needs it), never to api.openai.com. */
+  readonly #sendReasoning: boolean
   readonly #timeoutMs: number
   readonly #requestOptions: Omit<CallOptions, 'signal'>
 
@@ -178,6 +180,7 @@ export class OpenAIProvider implements Provider {
     this.name = name
     this.model = model
     this.#maxTokensParam = maxTokensParam ?? (isOpenAIHost(resolvedBaseURL) ? 'max_completion_tokens' : 'max_tokens')
+    this.#sendReasoning = !isOpenAIHost(resolvedBaseURL)
   }
 
   async complete(request: ProviderRequest): Promise<ProviderResponse> {
@@ -255,7 +258,7 @@ export class OpenAIProvider implements Provider {
   #body(request: ProviderRequest): RequestBody {
     const body: RequestBody = {
       model: request.model ?? this.model,
-      messages: toOpenAIMessages(request.messages),
+      messages: toOpenAIMessages(request.messages, { sendReasoning: this.#sendReasoning }),
     }
     if (request.maxTokens !== undefined) body[this.#maxTokensParam] = request.maxTokens
     if (request.temperature !== undefined) body.temperature = request.temperature
@@ -280,11 +283,12 @@ export class OpenAIProvider implements Provider {
     if (!isRecord(choice) || !isRecord(choice.message)) {
       throw new ProviderError(this.name, `malformed response: no choice with a message in \`${this.#preview(completion)}\``)
     }
-    const message = fromOpenAIMessage(choice.message as unknown as ChatCompletion.Choice['message'])
+    const message = fromOpenAIMessage(choice.message)
     const response: ProviderResponse = { message, model: modelOf(completion.model, requestedModel) }
     const usage = toUsage(completion.usage)
     if (usage !== undefined) response.usage = usage
-    if (typeof choice.finish_reason === 'string') response.finishReason = choice.finish_reason
+    const finishReason = finishReasonOf(choice.finish_reason, message.toolCalls !== undefined)
+    if (finishReason !== undefined) response.finishReason = finishReason
     return response
   }
 
@@ -413,142 +417,6 @@ class Call {
     this.#abortRequest(this.#userSignal?.reason)
     this.#rejectRace?.(this.#userSignal?.reason)
   }
-}
-
-/** Assembles a streamed completion: text, tool calls by index, finish reason, usage, model. */
-class ChunkAssembler {
-  readonly #text: string[] = []
-  readonly #calls = new Map<number, { id: string; name: string; arguments: string[] }>()
-  #refusal = ''
-  #finishReason: string | undefined
-  #usage: Usage | undefined
-  #model: string | undefined
-
-  get finished(): boolean {
-    return this.#finishReason !== undefined
-  }
-
-  /** Takes one chunk and returns its new text ('' for none). */
-  add(chunk: ChatCompletionChunk): string {
-    if (!isRecord(chunk)) throw new SyntaxError(`expected a chat.completion.chunk, got ${typeName(chunk)}`)
-    if (typeof chunk.model === 'string' && chunk.model !== '') this.#model = chunk.model
-    const usage = toUsage(chunk.usage)
-    if (usage !== undefined) this.#usage = usage
-    if (chunk.choices === undefined || chunk.choices === null) return ''
-    if (!Array.isArray(chunk.choices)) throw new SyntaxError(`expected \`choices\` to be an array, got ${typeName(chunk.choices)}`)
-    let text = ''
-    for (const choice of chunk.choices) {
-      // Only the first choice: promptline never asks for `n > 1`.
-      if (!isRecord(choice) || (choice.index !== undefined && choice.index !== 0)) continue
-      const delta: unknown = choice.delta
-      if (isRecord(delta)) {
-        if (typeof delta.content === 'string') text += delta.content
-        if (typeof delta.refusal === 'string') this.#refusal += delta.refusal
-        if (Array.isArray(delta.tool_calls)) {
-          for (const [position, part] of delta.tool_calls.entries()) this.#addToolCall(part, position)
-        }
-      }
-      if (typeof choice.finish_reason === 'string') this.#finishReason = choice.finish_reason
-    }
-    if (text !== '') this.#text.push(text)
-    return text
-  }
-
-  #addToolCall(part: unknown, position: number): void {
-    if (!isRecord(part)) return
-    const index = typeof part.index === 'number' ? part.index : position
-    let call = this.#calls.get(index)
-    if (call === undefined) {
-      call = { id: '', name: '', arguments: [] }
-      this.#calls.set(index, call)
-    }
-    if (typeof part.id === 'string' && part.id !== '' && call.id === '') call.id = part.id
-    const fn = part.function
-    if (isRecord(fn)) {
-      // OpenAI sends the whole name once; tolerate servers that repeat it on every delta.
-      if (typeof fn.name === 'string' && fn.name !== '' && fn.name !== call.name) call.name += fn.name
-      if (typeof fn.arguments === 'string') call.arguments.push(fn.arguments)
-    }
-  }
-
-  response(requestedModel: string): ProviderResponse {
-    const message: Message = { role: 'assistant', content: this.#text.join('') }
-    if (this.#calls.size > 0) {
-      message.toolCalls = [...this.#calls.entries()]
-        .sort(([a], [b]) => a - b)
-        .map(([, call]) => ({ id: call.id, name: call.name, arguments: call.arguments.join('') }))
-    }
-    if (this.#refusal !== '') message.metadata = { refusal: this.#refusal }
-    const response: ProviderResponse = { message, model: this.#model ?? requestedModel }
-    if (this.#usage !== undefined) response.usage = this.#usage
-    if (this.#finishReason !== undefined) response.finishReason = this.#finishReason
-    return response
-  }
-}
-
-/** promptline messages → OpenAI's. `metadata` stays local; tool messages carry `tool_call_id`. */
-function toOpenAIMessages(messages: readonly Message[]): ChatCompletionMessageParam[] {
-  const out = new Array<ChatCompletionMessageParam>(messages.length)
-  for (let i = 0; i < messages.length; i++) {
-    const m = messages[i] as Message
-    switch (m.role) {
-      case 'system':
-      case 'user':
-        out[i] = m.name === undefined ? { role: m.role, content: m.content } : { role: m.role, content: m.content, name: m.name }
-        break
-      case 'assistant': {
-        const calls = m.toolCalls !== undefined && m.toolCalls.length > 0 ? m.toolCalls : undefined
-        out[i] = {
-          role: 'assistant',
-          // OpenAI's schema: content may be null when the message only calls tools.
-          content: calls !== undefined && m.content === '' ? null : m.content,
-          ...(m.name === undefined ? {} : { name: m.name }),
-          ...(calls === undefined
-            ? {}
-            : { tool_calls: calls.map((c) => ({ id: c.id, type: 'function' as const, function: { name: c.name, arguments: c.arguments } })) }),
-        }
-        break
-      }
-      case 'tool':
-        if (m.toolCallId === undefined) {
-          throw new TypeError(`Invalid \`messages[${i}]\`: a \`tool\` message needs \`toolCallId\` (the id of the call it answers).`)
-        }
-        out[i] = { role: 'tool', content: m.content, tool_call_id: m.toolCallId }
-        break
-      default:
-        throw new TypeError(`Invalid \`messages[${i}]\`: unknown role \`${show((m as { role: unknown }).role)}\`.`)
-    }
-  }
-  return out
-}
-
-/** An OpenAI assistant message → promptline's. A refusal goes to `metadata.refusal`. */
-function fromOpenAIMessage(message: ChatCompletion.Choice['message']): Message {
-  const out: Message = { role: 'assistant', content: typeof message.content === 'string' ? message.content : '' }
-  const calls: ToolCall[] = []
-  if (Array.isArray(message.tool_calls)) {
-    for (const call of message.tool_calls as unknown[]) {
-      if (!isRecord(call) || !isRecord(call.function)) continue // custom (non-function) tools are not supported
-      calls.push({
-        id: typeof call.id === 'string' ? call.id : '',
-        name: typeof call.function.name === 'string' ? call.function.name : '',
-        arguments: typeof call.function.arguments === 'string' ? call.function.arguments : '',
-      })
-    }
-  }
-  if (calls.length > 0) out.toolCalls = calls
-  if (typeof message.refusal === 'string' && message.refusal !== '') out.metadata = { refusal: message.refusal }
-  return out
-}
-
-function toUsage(usage: unknown): Usage | undefined {
-  if (!isRecord(usage)) return undefined
-  const { prompt_tokens: input, completion_tokens: output, prompt_tokens_details: details } = usage
-  if (typeof input !== 'number' || typeof output !== 'number') return undefined
-  const cached = isRecord(details) ? details.cached_tokens : undefined
-  return typeof cached === 'number' && cached > 0
-    ? { inputTokens: input, outputTokens: output, cachedInputTokens: cached }
-    : { inputTokens: input, outputTokens: output }
 }
 
 function modelOf(reported: unknown, requested: string): string {
