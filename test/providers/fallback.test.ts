@@ -178,7 +178,7 @@ describe('Claude overloaded, OpenAI-compatible answers, through the pipeline', (
 
   it.each(['execute', 'stream'] as const)('%s: the result, usage, cost and event name the provider that answered', async (mode) => {
     // 529 twice: the SDK's own retry (maxRetries: 1) is used up first.
-    const now = { 'retry-after-ms': '0' }
+    const now = { 'retry-after-ms': '1' }
     anthropic.enqueue({ kind: 'error', status: 529, headers: now }, { kind: 'error', status: 529, headers: now })
     openai.enqueue({ kind: 'reply', content: 'Hello from OpenAI.', model: 'gpt-4o-mini-2024-07-18', usage: { prompt_tokens: 1000, completion_tokens: 100 } })
     const { pipe, responses } = pipeline()
