@@ -8,7 +8,7 @@ import type {
 } from 'openai/resources/chat/completions'
 import type { Provider, ProviderChunk, ProviderRequest, ProviderResponse } from '../types.js'
 import { AbortError, ProviderError } from '../errors.js'
-import { assertNonEmptyString, assertNonNegativeInteger, assertOneOf, show } from '../validate.js'
+import { assertKnownKeys, assertNonEmptyString, assertNonNegativeInteger, assertOneOf, show } from '../validate.js'
 import { finishReasonOf, fromOpenAIMessage, toOpenAIMessages, toUsage } from './openai-messages.js'
 import { ChunkAssembler } from './openai-stream.js'
 
@@ -71,6 +71,7 @@ const DEFAULT_MAX_RETRIES = 2
 const MAX_TIMEOUT_MS = 2_147_483_647
 const OPENAI_HOST = 'api.openai.com'
 const MAX_TOKENS_PARAMS: readonly MaxTokensParam[] = ['max_tokens', 'max_completion_tokens']
+const OPTION_KEYS = ['model', 'apiKey', 'baseURL', 'client', 'maxRetries', 'timeoutMs', 'maxTokensParam', 'name'] as const
 
 type RequestBody = ChatCompletionCreateParamsNonStreaming
 /** The per-request options of the SDK this provider sets (a subset of its `RequestOptions`). */
@@ -123,6 +124,7 @@ export class OpenAIProvider implements Provider {
       // Only the type: a string here may well be the key passed by mistake.
       throw new TypeError(`Expected \`options\` to be an object, got ${typeName(options)}.`)
     }
+    assertKnownKeys(options, OPTION_KEYS, '')
     const { model, apiKey, baseURL, client, maxRetries, timeoutMs, maxTokensParam, name = 'openai' } = options
     assertNonEmptyString(model, 'model')
     assertNonEmptyString(name, 'name')

@@ -447,27 +447,31 @@ async function streamReply(res: ServerResponse, body: AnthropicRequestBody, beha
   })
   p.blocks.forEach((block, index) => {
     const delta = (d: Record<string, unknown>) => event('content_block_delta', { index, delta: d })
+    // As in the documented example stream: a `ping` right after the first block starts.
+    const start = (contentBlock: unknown) => {
+      event('content_block_start', { index, content_block: contentBlock })
+      if (index === 0) event('ping', {})
+    }
     switch (block.type) {
       case 'thinking':
-        event('content_block_start', { index, content_block: { type: 'thinking', thinking: '', signature: '' } })
+        start({ type: 'thinking', thinking: '', signature: '' })
         for (const piece of splitText(String(block.thinking), behaviour.chunkSize)) delta({ type: 'thinking_delta', thinking: piece })
         delta({ type: 'signature_delta', signature: block.signature })
         break
       case 'redacted_thinking':
-        event('content_block_start', { index, content_block: block })
+        start(block)
         break
       case 'text':
-        event('content_block_start', { index, content_block: { type: 'text', text: '' } })
+        start({ type: 'text', text: '' })
         for (const piece of splitText(String(block.text), behaviour.chunkSize)) delta({ type: 'text_delta', text: piece })
         break
       case 'tool_use': {
-        event('content_block_start', { index, content_block: { type: 'tool_use', id: block.id, name: block.name, input: {} } })
+        start({ type: 'tool_use', id: block.id, name: block.name, input: {} })
         const json = JSON.stringify(block.input)
         for (let i = 0; i < json.length; i += 10) delta({ type: 'input_json_delta', partial_json: json.slice(i, i + 10) })
         break
       }
     }
-    if (index === 0) event('ping', {})
     event('content_block_stop', { index })
   })
   event('message_delta', { delta: { stop_reason: p.stopReason, stop_sequence: null }, usage: { output_tokens: p.usage.output_tokens } })
