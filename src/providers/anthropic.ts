@@ -318,7 +318,7 @@ export class AnthropicProvider implements Provider {
     if (call.aborted) {
       return new AbortError(`Provider \`${this.name}\` request aborted`, { cause: call.abortReason })
     }
-    if (error instanceof ProviderError || error instanceof TypeError) return error
+    if (error instanceof ProviderError) return error
     const cause = scrub(error, this.#secret)
     const redact = (text: string) => redactText(text, this.#secret)
     if (call.timedOut) {
