@@ -1,6 +1,4 @@
-import { inspect } from 'node:util'
 import OpenAI, { APIConnectionError, APIConnectionTimeoutError, APIError, APIUserAbortError } from 'openai'
-import type { ClientOptions } from 'openai'
 import type {
   ChatCompletionChunk,
   ChatCompletionCreateParamsNonStreaming,
@@ -11,6 +9,7 @@ import { AbortError, ProviderError } from '../errors.js'
 import { assertKnownKeys, assertNonEmptyString, assertNonNegativeInteger, assertOneOf, show } from '../validate.js'
 import { finishReasonOf, fromOpenAIMessage, toOpenAIMessages, toUsage } from './openai-messages.js'
 import { ChunkAssembler } from './openai-stream.js'
+import { assertHttpURL, Call, describeChain, isRecord, nonEmpty, noop, redactingLogger, scrub, typeName } from './http-call.js'
 
 /** Which request field carries `ProviderRequest.maxTokens`. */
 export type MaxTokensParam = 'max_tokens' | 'max_completion_tokens'
@@ -342,91 +341,8 @@ export class OpenAIProvider implements Provider {
   }
 }
 
-/**
- * One call's cancellation: an internal controller the SDK listens to, linked to the
- * caller's signal (removed again at the end, so a long-lived signal collects no
- * listeners), plus the stream's idle timer.
- */
-class Call {
-  readonly #controller = new AbortController()
-  readonly #userSignal: AbortSignal | undefined
-  readonly #idleMs: number
-  #timer: ReturnType<typeof setTimeout> | undefined
-  #rejectRace: ((reason: unknown) => void) | undefined
-  timedOut = false
-  sdkController: AbortController | undefined
-
-  constructor(userSignal: AbortSignal | undefined, idleMs: number) {
-    this.#userSignal = userSignal
-    this.#idleMs = idleMs
-    userSignal?.addEventListener('abort', this.#onAbort, { once: true })
-  }
-
-  get signal(): AbortSignal {
-    return this.#controller.signal
-  }
-
-  get aborted(): boolean {
-    return this.#userSignal?.aborted === true
-  }
-
-  get abortReason(): unknown {
-    return this.#userSignal?.reason
-  }
-
-  throwIfAborted(): void {
-    if (this.aborted) throw this.abortReason
-  }
-
-  /**
-   * `promise`, or a rejection as soon as the caller aborts. The SDK notices an abort
-   * only between its steps (not while it sleeps before a retry, e.g. a long
-   * `Retry-After`), so the caller must not wait for it.
-   */
-  race<T>(promise: Promise<T>): Promise<T> {
-    if (this.#userSignal === undefined) return promise
-    promise.catch(noop) // settles later, unobserved, once the SDK sees the abort
-    return new Promise<T>((resolve, reject) => {
-      this.#rejectRace = reject
-      promise.then(resolve, reject).finally(() => (this.#rejectRace = undefined))
-    })
-  }
-
-  startIdleTimer(): void {
-    this.#timer = setTimeout(() => {
-      this.timedOut = true
-      this.#abortRequest(new Error('stream idle timeout'))
-    }, this.#idleMs)
-  }
-
-  stopIdleTimer(): void {
-    clearTimeout(this.#timer)
-  }
-
-  /** Ends the call: aborts the HTTP request if it is still open, unlinks the caller's signal. */
-  end(): void {
-    clearTimeout(this.#timer)
-    this.#userSignal?.removeEventListener('abort', this.#onAbort)
-    this.#abortRequest(new Error('call ended'))
-  }
-
-  #abortRequest(reason: unknown): void {
-    if (!this.#controller.signal.aborted) this.#controller.abort(reason)
-    this.sdkController?.abort()
-  }
-
-  readonly #onAbort = (): void => {
-    this.#abortRequest(this.#userSignal?.reason)
-    this.#rejectRace?.(this.#userSignal?.reason)
-  }
-}
-
 function modelOf(reported: unknown, requested: string): string {
   return typeof reported === 'string' && reported !== '' ? reported : requested
-}
-
-function isRecord(value: unknown): value is Record<string, unknown> {
-  return value !== null && typeof value === 'object' && !Array.isArray(value)
 }
 
 function isClientLike(value: unknown): value is OpenAI {
@@ -447,19 +363,6 @@ function assertTimeout(value: unknown, name: string): asserts value is number {
   }
 }
 
-function assertHttpURL(value: unknown, name: string): asserts value is string {
-  let ok = false
-  if (typeof value === 'string') {
-    try {
-      const url = new URL(value)
-      ok = url.protocol === 'http:' || url.protocol === 'https:'
-    } catch {
-      ok = false
-    }
-  }
-  if (!ok) throw new TypeError(`Expected \`${name}\` to be an http(s) URL, got \`${show(value)}\`.`)
-}
-
 function isOpenAIHost(baseURL: string): boolean {
   try {
     return new URL(baseURL).hostname === OPENAI_HOST
@@ -467,85 +370,3 @@ function isOpenAIHost(baseURL: string): boolean {
     return false
   }
 }
-
-function nonEmpty(value: string | undefined): string | undefined {
-  return value === undefined || value === '' ? undefined : value
-}
-
-/** `message (cause's message (its cause's …))`, e.g. `Connection error. (fetch failed (connect ECONNREFUSED …))`. */
-function describeChain(error: unknown): string {
-  const parts: string[] = []
-  let current: unknown = error
-  for (let depth = 0; depth < 4 && current !== undefined && current !== null; depth++) {
-    const text = current instanceof Error ? current.message : String(current)
-    if (text !== '' && !parts.includes(text)) parts.push(text)
-    current = current instanceof Error ? current.cause : undefined
-  }
-  return parts.length === 0 ? 'unknown error' : parts.reduceRight((inner, outer) => `${outer} (${inner})`)
-}
-
-/**
- * Makes sure `secret` appears nowhere `util.inspect(cause)` looks: rewrites the
- * messages, stacks and bodies of the cause chain, and if the key still shows
- * (say, in response headers), replaces the cause with a plain copy.
- */
-function scrub(error: unknown, secret: string | undefined): unknown {
-  if (secret === undefined || error === null || typeof error !== 'object') return error
-  if (!inspect(error, { depth: 8 }).includes(secret)) return error
-  const replace = (text: string) => text.split(secret).join('[redacted]')
-  let current: unknown = error
-  for (let depth = 0; depth < 8 && current !== null && typeof current === 'object'; depth++) {
-    const target = current as Record<string, unknown>
-    for (const key of ['message', 'stack']) {
-      const value = target[key]
-      if (typeof value === 'string' && value.includes(secret)) {
-        Object.defineProperty(target, key, { value: replace(value), writable: true, configurable: true, enumerable: false })
-      }
-    }
-    if ('error' in target && target.error !== undefined) {
-      try {
-        const text = JSON.stringify(target.error)
-        if (text?.includes(secret)) {
-          Object.defineProperty(target, 'error', { value: JSON.parse(replace(text)) as unknown, writable: true, configurable: true, enumerable: true })
-        }
-      } catch {
-        // not JSON: the final check below catches it
-      }
-    }
-    current = target.cause
-  }
-  if (!inspect(error, { depth: 8 }).includes(secret)) return error
-  const safe = new Error(replace(error instanceof Error ? error.message : String(error)))
-  safe.name = error instanceof Error ? error.name : 'Error'
-  if (error instanceof APIError && typeof error.status === 'number') Object.assign(safe, { status: error.status })
-  return safe
-}
-
-type SdkLogger = NonNullable<ClientOptions['logger']>
-
-/** `console`, with `secret` replaced in every argument that would print it. */
-function redactingLogger(secret: string): SdkLogger {
-  const clean = (arg: unknown): unknown => {
-    if (typeof arg === 'string') return arg.includes(secret) ? arg.split(secret).join('[redacted]') : arg
-    if (arg === null || typeof arg !== 'object') return arg
-    const text = inspect(arg, { depth: 8 })
-    return text.includes(secret) ? text.split(secret).join('[redacted]') : arg
-  }
-  // Looks `console` up on every call, so replacing or spying on it keeps working.
-  const level =
-    (name: 'error' | 'warn' | 'info' | 'debug') =>
-    (message: string, ...rest: unknown[]): void => {
-      console[name](clean(message), ...rest.map(clean))
-    }
-  return { error: level('error'), warn: level('warn'), info: level('info'), debug: level('debug') }
-}
-
-/** `undefined`, `null`, `an array`, `a string`…: a value's kind without the value. */
-function typeName(value: unknown): string {
-  if (value === undefined || value === null) return String(value)
-  if (Array.isArray(value)) return 'an array'
-  const type = typeof value
-  return `${/^[aeiou]/.test(type) ? 'an' : 'a'} ${type}`
-}
-
-function noop(): void {}
