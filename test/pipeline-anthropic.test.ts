@@ -1,21 +1,29 @@
 /**
  * AnthropicProvider through the default stack (state-load → context-window →
- * token-truncation → provider-call → state-save) with a MemoryStore and a token limit,
+ * token-truncation → provider-call → state-save) with a MemoryStore and a RedisStore
+ * and a token limit,
  * over HTTP to the fake Messages API: execute and stream, a tool round trip with
  * thinking, usage and cost in the result and the event, nothing stored on abort.
  */
 import { describe, expect, it } from 'vitest'
-import { AbortError, MemoryStore, Pipeline } from '../src/index.js'
-import type { EventPayload, ExecuteResult, PipelineOptions, StreamChunk } from '../src/index.js'
+import { AbortError, MemoryStore, Pipeline, RedisStore } from '../src/index.js'
+import type { EventPayload, ExecuteResult, PipelineOptions, StateStore, StreamChunk } from '../src/index.js'
 import { AnthropicProvider } from '../src/providers/anthropic.js'
 import type { AnthropicProviderOptions } from '../src/providers/anthropic.js'
 import { collect, rejection } from './helpers/async.js'
 import { ANTHROPIC_KEY, useFakeAnthropic } from './helpers/use-fake-anthropic.js'
+import { describeRedis, uniquePrefix, useStandaloneRedisClient } from './helpers/redis-server.js'
 
 const server = useFakeAnthropic({ apiKey: ANTHROPIC_KEY })
 
-function setup(options: { pipeline?: Omit<PipelineOptions, 'provider' | 'store'>; provider?: Partial<AnthropicProviderOptions> } = {}) {
-  const store = new MemoryStore()
+interface SetupOptions {
+  pipeline?: Omit<PipelineOptions, 'provider' | 'store'>
+  provider?: Partial<AnthropicProviderOptions>
+  store?: StateStore
+}
+
+function setup(options: SetupOptions = {}) {
+  const store = options.store ?? new MemoryStore()
   const provider = new AnthropicProvider({ model: 'claude-haiku-4-5', maxTokens: 512, apiKey: ANTHROPIC_KEY, baseURL: server.baseURL, ...options.provider })
   const pipe = new Pipeline({
     provider,
@@ -35,9 +43,10 @@ function resultOf(chunks: StreamChunk[]): ExecuteResult {
   return last.result
 }
 
-describe('AnthropicProvider in the pipeline', () => {
+/** The turns of the default stack on whatever store `makeStore()` returns. */
+function pipelineScenarios(makeStore: () => StateStore): void {
   it.each(['execute', 'stream'] as const)('%s: stores the turns, trims to the token limit, reports usage, cost and provider', async (mode) => {
-    const { pipe, store, responses } = setup()
+    const { pipe, store, responses } = setup({ store: makeStore() })
     const usage = { input_tokens: 100, output_tokens: 10, cache_read_input_tokens: 0, cache_creation_input_tokens: 0 }
     server.enqueue(
       { kind: 'reply', content: 'word '.repeat(200).trim(), usage },
@@ -67,6 +76,7 @@ describe('AnthropicProvider in the pipeline', () => {
 
   it('a tool round trip with thinking: the blocks are stored and go back with the tool result', async () => {
     const { pipe, store } = setup({
+      store: makeStore(),
       provider: { maxTokens: 4096, thinking: { type: 'enabled', budgetTokens: 1024 } },
       pipeline: { tokenLimit: { maxTokens: 4000 }, tools: [{ name: 'weather', parameters: { type: 'object' } }] },
     })
@@ -86,6 +96,10 @@ describe('AnthropicProvider in the pipeline', () => {
     expect(server.requests[1]?.body?.tools).toEqual([{ name: 'weather', input_schema: { type: 'object' } }])
     await pipe.shutdown()
   })
+}
+
+describe('AnthropicProvider in the pipeline (MemoryStore)', () => {
+  pipelineScenarios(() => new MemoryStore())
 
   it('an aborted stream stores nothing and closes the HTTP request', async () => {
     const { pipe, store } = setup()
@@ -103,5 +117,14 @@ describe('AnthropicProvider in the pipeline', () => {
     await server.requests[0]?.closed
     expect(server.requests[0]?.aborted).toBe(true)
     await pipe.shutdown()
+  })
+})
+
+describeRedis('standalone', 'AnthropicProvider in the pipeline (RedisStore)', () => {
+  const redis = useStandaloneRedisClient()
+  pipelineScenarios(() => {
+    const prefix = uniquePrefix('anthropic')
+    redis.prefixes.push(prefix)
+    return new RedisStore(redis.client, { prefix })
   })
 })
