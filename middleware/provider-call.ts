@@ -111,11 +111,13 @@ export function providerCall(provider: Provider, options: ProviderCallOptions = 
     ctx.response = message
     ctx.finishReason = response.finishReason
     ctx.model = response.model ?? model
+    // Behind a router such as FallbackProvider, the provider that actually answered.
+    ctx.provider = response.provider ?? provider.name
     ctx.usage = response.usage ?? (await estimateUsage(ctx, message))
     ctx.costUsd = costOf(ctx.usage, resolvePrice(ctx.model, prices))
     ctx.newMessages.push(message)
     ctx.emit('provider:response', {
-      provider: provider.name,
+      provider: ctx.provider,
       model: ctx.model,
       usage: ctx.usage,
       costUsd: ctx.costUsd,

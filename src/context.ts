@@ -45,6 +45,11 @@ export interface ExecutionContext {
   finishReason: string | undefined
   /** The model the provider reported (or was asked for). */
   model: string | undefined
+  /**
+   * The name of the provider that answered, set by `provider-call`: the pipeline's
+   * provider, or the one behind it that took the request (`FallbackProvider`).
+   */
+  provider?: string | undefined
   /** Cost of the provider call in USD, when the model's price is known. */
   costUsd: number | undefined
   /**
@@ -87,6 +92,8 @@ export interface ExecuteResult {
   usage: Usage | undefined
   costUsd: number | undefined
   model: string | undefined
+  /** The name of the provider that answered (behind a `FallbackProvider`: the one that took the request). */
+  provider: string | undefined
   finishReason: string | undefined
   /** `true` when the turn was persisted. */
   saved: boolean
@@ -141,6 +148,7 @@ export function resultOf(ctx: ExecutionContext): ExecuteResult {
     usage: ctx.usage,
     costUsd: ctx.costUsd,
     model: ctx.model,
+    provider: ctx.provider,
     finishReason: ctx.finishReason,
     saved: ctx.saved,
     storedLength: ctx.storedLength,

@@ -28,6 +28,7 @@ export {
 export type {
   Role,
   Message,
+  Reasoning,
   ToolCall,
   Usage,
   StateStore,
@@ -43,3 +44,4 @@ export type {
 export { getTokenCounter, type TokenCounter } from './tokens.js'
 export { DEFAULT_PRICING, type ModelPrice, type PricingTable } from './pricing.js'
 export { MemoryStore, type MemoryStoreOptions } from './stores/memory.js'
+export { FallbackProvider, isRetryableProviderError, type FallbackProviderOptions, type FallbackInfo } from './providers/fallback.js'

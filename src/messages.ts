@@ -1,8 +1,8 @@
-import type { Message } from './types.js'
+import type { Message, Reasoning } from './types.js'
 
 /**
  * Copies a message so that neither side can change the other's. Cheaper than
- * `structuredClone`: only `toolCalls` and `metadata` are nested. `metadata` is
+ * `structuredClone`: only `toolCalls`, `reasoning` and `metadata` are nested. `metadata` is
  * copied through JSON, exactly as a Redis round trip would store it, so every
  * store keeps the same thing (values JSON cannot represent are dropped).
  */
@@ -13,6 +13,10 @@ export function copyMessage(message: Message): Message {
   }
   if (message.toolCallId !== undefined) copy.toolCallId = message.toolCallId
   if (message.name !== undefined) copy.name = message.name
+  if (message.reasoning !== undefined) {
+    // Through JSON like `metadata`: `data` is opaque provider data that must round-trip exactly as a store keeps it.
+    copy.reasoning = JSON.parse(JSON.stringify(message.reasoning)) as Reasoning
+  }
   if (message.metadata !== undefined) copy.metadata = JSON.parse(JSON.stringify(message.metadata)) as Record<string, unknown>
   return copy
 }

@@ -7,14 +7,16 @@ export interface ModelPrice {
   output: number
   /** Input tokens served from the provider's prompt cache; billed at `input` when absent. */
   cachedInput?: number | undefined
+  /** Input tokens written to the prompt cache (Anthropic: 1.25 × `input` for the default 5-minute cache); billed at `input` when absent. */
+  cacheWriteInput?: number | undefined
 }
 
 /** Prices by model name, as the provider reports the model. */
 export type PricingTable = Readonly<Record<string, ModelPrice>>
 
 /**
- * OpenAI's published list prices (USD per million tokens, standard tier, checked
- * 2025) for the models most used through this library, with the discounted price of
+ * OpenAI's and Anthropic's published list prices (USD per million tokens, standard tier;
+ * OpenAI's checked 2025, Anthropic's November 2026) for the models most used through this library, with the discounted price of
  * cached input tokens. Deliberately short: a model that is not here has no price
  * (`costUsd: undefined`) rather than a guess. Pass `pricing` to the pipeline to add
  * or override entries.
@@ -39,13 +41,34 @@ export const DEFAULT_PRICING: PricingTable = Object.freeze({
   'o3-mini': { input: 1.1, output: 4.4, cachedInput: 0.55 },
   'o4-mini': { input: 1.1, output: 4.4, cachedInput: 0.275 },
   'gpt-3.5-turbo': { input: 0.5, output: 1.5 },
+  // Anthropic's published list prices (checked November 2026 on platform.claude.com's
+  // pricing page and, for Sonnet 5, its model page): `cacheWriteInput` is the 5-minute cache
+  // write, the one `cacheControl: 'auto'` uses; `cachedInput` is a cache hit. Dated ids
+  // (`claude-sonnet-4-5-20250929`) resolve to these.
+  'claude-opus-5': { input: 5, output: 25, cachedInput: 0.5, cacheWriteInput: 6.25 },
+  'claude-opus-4-8': { input: 5, output: 25, cachedInput: 0.5, cacheWriteInput: 6.25 },
+  'claude-opus-4-7': { input: 5, output: 25, cachedInput: 0.5, cacheWriteInput: 6.25 },
+  'claude-opus-4-6': { input: 5, output: 25, cachedInput: 0.5, cacheWriteInput: 6.25 },
+  'claude-opus-4-5': { input: 5, output: 25, cachedInput: 0.5, cacheWriteInput: 6.25 },
+  'claude-opus-4-1': { input: 15, output: 75, cachedInput: 1.5, cacheWriteInput: 18.75 },
+  'claude-opus-4': { input: 15, output: 75, cachedInput: 1.5, cacheWriteInput: 18.75 },
+  'claude-opus-4-0': { input: 15, output: 75, cachedInput: 1.5, cacheWriteInput: 18.75 },
+  'claude-sonnet-5': { input: 2, output: 10, cachedInput: 0.2, cacheWriteInput: 2.5 },
+  'claude-sonnet-4-6': { input: 3, output: 15, cachedInput: 0.3, cacheWriteInput: 3.75 },
+  'claude-sonnet-4-5': { input: 3, output: 15, cachedInput: 0.3, cacheWriteInput: 3.75 },
+  'claude-sonnet-4': { input: 3, output: 15, cachedInput: 0.3, cacheWriteInput: 3.75 },
+  'claude-sonnet-4-0': { input: 3, output: 15, cachedInput: 0.3, cacheWriteInput: 3.75 },
+  'claude-haiku-4-5': { input: 1, output: 5, cachedInput: 0.1, cacheWriteInput: 1.25 },
+  'claude-3-5-haiku': { input: 0.8, output: 4, cachedInput: 0.08, cacheWriteInput: 1 },
+  'claude-3-haiku': { input: 0.25, output: 1.25, cachedInput: 0.03, cacheWriteInput: 0.3 },
 })
 
-const DATED_SNAPSHOT = /-\d{4}-\d{2}-\d{2}$/
+/** OpenAI dates its snapshots `-2024-07-18`, Anthropic `-20250929`. */
+const DATED_SNAPSHOT = /-(?:\d{4}-\d{2}-\d{2}|\d{8})$/
 
 /**
  * The price of `model`: an exact entry, else the entry of its undated name
- * (`gpt-4o-mini-2024-07-18` → `gpt-4o-mini`). Never a prefix match: `gpt-4o`'s
+ * (`gpt-4o-mini-2024-07-18` → `gpt-4o-mini`, `claude-haiku-4-5-20251001` → `claude-haiku-4-5`). Never a prefix match: `gpt-4o`'s
  * price must not be charged for `gpt-4o-audio-preview`.
  */
 export function resolvePrice(model: string | undefined, table: PricingTable): ModelPrice | undefined {
@@ -57,12 +80,17 @@ export function resolvePrice(model: string | undefined, table: PricingTable): Mo
 
 /**
  * Cost in USD of `usage` at `price`; `undefined` when either is unknown. Cached
- * input tokens are billed at `price.cachedInput` (at `price.input` without one).
+ * input tokens are billed at `price.cachedInput`, cache writes at
+ * `price.cacheWriteInput` (each at `price.input` without one).
  */
 export function costOf(usage: Usage | undefined, price: ModelPrice | undefined): number | undefined {
   if (usage === undefined || price === undefined) return undefined
   const cached = Math.min(usage.cachedInputTokens ?? 0, usage.inputTokens)
-  const input = (usage.inputTokens - cached) * price.input + cached * (price.cachedInput ?? price.input)
+  const written = Math.min(usage.cacheWriteInputTokens ?? 0, usage.inputTokens - cached)
+  const input =
+    (usage.inputTokens - cached - written) * price.input +
+    cached * (price.cachedInput ?? price.input) +
+    written * (price.cacheWriteInput ?? price.input)
   return (input + usage.outputTokens * price.output) / 1_000_000
 }
 
@@ -74,9 +102,10 @@ export function assertPricingTable(value: unknown, name: string): asserts value 
     if (price === null || typeof price !== 'object') {
       throw new TypeError(`Expected \`${name}['${model}']\` to be { input, output }, got \`${show(price)}\`.`)
     }
-    const { input, output, cachedInput } = price as Record<string, unknown>
+    const { input, output, cachedInput, cacheWriteInput } = price as Record<string, unknown>
     assertNonNegativeNumber(input, `${name}['${model}'].input`)
     assertNonNegativeNumber(output, `${name}['${model}'].output`)
     if (cachedInput !== undefined) assertNonNegativeNumber(cachedInput, `${name}['${model}'].cachedInput`)
+    if (cacheWriteInput !== undefined) assertNonNegativeNumber(cacheWriteInput, `${name}['${model}'].cacheWriteInput`)
   }
 }

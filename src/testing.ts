@@ -1,1 +1,1 @@
-export { MockProvider, type MockProviderOptions, type MockReply } from './providers/mock.js'
+export { MockProvider, type MockProviderOptions, type MockReply, type MockAnswer } from './providers/mock.js'

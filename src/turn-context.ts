@@ -10,6 +10,7 @@ export class TurnContext implements ExecutionContext, TurnWrites {
   usage: Usage | undefined = undefined
   finishReason: string | undefined = undefined
   model: string | undefined = undefined
+  provider: string | undefined = undefined
   costUsd: number | undefined = undefined
   readonly input: Message
   readonly newMessages: Message[]

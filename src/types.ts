@@ -22,11 +22,41 @@ export interface Message {
   toolCallId?: string | undefined
   name?: string | undefined
   /**
+   * Set on an assistant message by providers whose model reasons before it answers
+   * (Claude's extended thinking, DeepSeek, Qwen, gpt-oss through OpenAI-compatible
+   * servers…). Stored with the message, so a provider can send it back where its API
+   * requires it; never part of `content`.
+   */
+  reasoning?: Reasoning | undefined
+  /**
    * Free-form data kept with the message: plain JSON (stores keep its JSON form).
    * `execute`/`stream` check it (no cycles, BigInt, NaN, Date, class instances; at
    * most `MAX_METADATA_BYTES`) and keep a deep copy made at the call.
    */
   metadata?: Record<string, unknown> | undefined
+}
+
+/**
+ * The model's reasoning behind one assistant message. Providers fill it; you read
+ * `text`. `format` and `data` are for the provider that wrote them: each provider
+ * sends back only reasoning of its own `format`, and only where its API needs it
+ * (Anthropic: thinking blocks before a tool result; OpenAI-compatible servers such as
+ * DeepSeek: `reasoning_content` on an assistant message with tool calls).
+ */
+export interface Reasoning {
+  /** The reasoning as readable text (Claude 4 models send a summary); `''` when it was only opaque data. */
+  text: string
+  /**
+   * Which wire format it came in: `'anthropic'` (thinking blocks), `'reasoning_content'`
+   * or `'reasoning'` (the field an OpenAI-compatible server used).
+   */
+  format?: string | undefined
+  /**
+   * Opaque, JSON-serialisable items the provider must send back verbatim, e.g. Anthropic's
+   * `thinking` blocks with their `signature` and `redacted_thinking` blocks. Never edit them:
+   * the API rejects a block whose signature no longer matches.
+   */
+  data?: Array<Record<string, unknown>> | undefined
 }
 
 /** Token counts of one provider call. */
@@ -35,6 +65,11 @@ export interface Usage {
   outputTokens: number
   /** Of `inputTokens`, how many the provider served from its prompt cache (billed at a discount). */
   cachedInputTokens?: number | undefined
+  /**
+   * Of `inputTokens`, how many the provider wrote to its prompt cache (Anthropic bills
+   * them above the base input price; see `ModelPrice.cacheWriteInput`).
+   */
+  cacheWriteInputTokens?: number | undefined
   /** `true` when the provider reported no usage and the tokens were counted locally. */
   estimated?: boolean | undefined
 }
@@ -118,6 +153,12 @@ export interface ProviderResponse {
   finishReason?: string | undefined
   /** The model that actually answered, as the provider reports it (used for pricing). */
   model?: string | undefined
+  /**
+   * The name of the provider that actually answered, when it is not the one called:
+   * `FallbackProvider` sets it to the name of the provider that took the request.
+   * `provider-call` reports it in `result.provider` and the `provider:response` event.
+   */
+  provider?: string | undefined
 }
 
 /** What `Provider.stream` yields: text deltas, then exactly one `done` carrying the full response. */

@@ -194,6 +194,24 @@ export function messageProblem(value: unknown): string | undefined {
   if (value.metadata !== undefined && !isPlainObject(value.metadata)) {
     return `\`metadata\` must be an object, got \`${show(value.metadata)}\``
   }
+  if (value.reasoning !== undefined) return reasoningProblem(value.reasoning)
+  return undefined
+}
+
+/** Why `value` is not a valid `Message.reasoning`, or `undefined`. */
+function reasoningProblem(value: unknown): string | undefined {
+  if (!isPlainObject(value) || typeof value.text !== 'string') {
+    return `\`reasoning\` must be { text, format?, data? } with a string \`text\`, got \`${show(value)}\``
+  }
+  if (value.format !== undefined && typeof value.format !== 'string') {
+    return `\`reasoning.format\` must be a string, got \`${show(value.format)}\``
+  }
+  if (value.data !== undefined) {
+    if (!Array.isArray(value.data)) return `\`reasoning.data\` must be an array of objects, got \`${show(value.data)}\``
+    for (const [i, item] of value.data.entries()) {
+      if (!isPlainObject(item)) return `\`reasoning.data[${i}]\` must be an object, got \`${show(item)}\``
+    }
+  }
   return undefined
 }
 

@@ -19,7 +19,7 @@ const exec = promisify(execFile)
 const FIXTURES = join(ROOT, 'test/fixtures/consumer')
 const TSC = join(ROOT, 'node_modules/typescript/bin/tsc')
 const NPM = process.platform === 'win32' ? 'npm.cmd' : 'npm'
-const ENTRIES = ['promptline', 'promptline/redis', 'promptline/openai', 'promptline/middleware', 'promptline/utils', 'promptline/testing']
+const ENTRIES = ['promptline', 'promptline/redis', 'promptline/openai', 'promptline/anthropic', 'promptline/middleware', 'promptline/utils', 'promptline/testing']
 
 const STRICT = {
   target: 'ES2022',
@@ -82,6 +82,7 @@ async function packAndInstall(): Promise<Packed> {
       'openai@7',
       'openai-other-major@npm:openai@5',
       'ioredis@6',
+      '@anthropic-ai/sdk@1',
       '@types/node@20',
     ],
     consumer,
@@ -144,17 +145,19 @@ describe('the packed package, installed from its tarball', { timeout: 120_000 },
     expect(problems).toEqual([])
   })
 
-  it('importing promptline loads neither openai nor ioredis nor a tokenizer encoding', async () => {
+  it('importing promptline loads neither openai, @anthropic-ai/sdk nor ioredis, nor a tokenizer encoding', async () => {
     const loaded = await modulesLoadedBy('promptline', packed.consumer)
     expect(fromPackage(loaded, 'promptline').length).toBeGreaterThan(5)
     expect(fromPackage(loaded, 'openai')).toEqual([])
     expect(fromPackage(loaded, 'ioredis')).toEqual([])
+    expect(fromPackage(loaded, '@anthropic-ai/sdk')).toEqual([])
     expect(loaded.filter((file) => file.includes('/gpt-tokenizer/') && /\/(model|bpeRanks)\//.test(file))).toEqual([])
   })
 
   it.each([
     ['promptline/redis', 'ioredis', 'openai'],
     ['promptline/openai', 'openai', 'ioredis'],
+    ['promptline/anthropic', '@anthropic-ai/sdk', 'openai'],
     ['promptline/middleware', undefined, 'openai'],
     ['promptline/utils', undefined, 'openai'],
     ['promptline/testing', undefined, 'ioredis'],

@@ -1,14 +1,27 @@
-import type { Message, Provider, ProviderChunk, ProviderRequest, ProviderResponse } from '../types.js'
-import { AbortError } from '../errors.js'
+import type { Message, Provider, ProviderChunk, ProviderRequest, ProviderResponse, Reasoning, ToolCall } from '../types.js'
+import { AbortError, ProviderError } from '../errors.js'
 import { assertDuration, assertKnownKeys, assertNonEmptyString, assertOptionsObject, show } from '../validate.js'
 import { copyMessages } from '../messages.js'
 
-export type MockReply = string | string[] | ((messages: Message[]) => string | Promise<string>)
+/**
+ * A whole scripted answer: text, tool calls, reasoning, and optionally a failure
+ * (`failAfterDeltas`: the stream yields that many words, then fails with a
+ * `ProviderError`; `complete` fails at once).
+ */
+export interface MockAnswer {
+  content?: string
+  toolCalls?: ToolCall[]
+  reasoning?: Reasoning
+  failAfterDeltas?: number
+}
+
+export type MockReply = string | Array<string | MockAnswer> | ((messages: Message[]) => string | MockAnswer | Promise<string | MockAnswer>)
 
 export interface MockProviderOptions {
   /**
    * What to answer: a fixed string, a script used in order (the last entry repeats),
-   * or a function of the view.
+   * or a function of the view. An answer is a string or a {@link MockAnswer} (tool
+   * calls, reasoning, a scripted failure).
    * @default echoes the last message: `Echo: <content>`
    */
   reply?: MockReply | undefined
@@ -51,9 +64,9 @@ export class MockProvider implements Provider {
     assertKnownKeys(options, MOCK_PROVIDER_KEYS, '')
     const { reply, latencyMs = 0, name = 'mock', model = 'mock-model' } = options
     if (reply !== undefined && typeof reply !== 'string' && typeof reply !== 'function') {
-      if (!Array.isArray(reply) || reply.length === 0 || reply.some((r) => typeof r !== 'string')) {
+      if (!Array.isArray(reply) || reply.length === 0 || reply.some((r) => typeof r !== 'string' && (r === null || typeof r !== 'object'))) {
         throw new TypeError(
-          `Expected \`reply\` to be a string, a non-empty array of strings or a function, got \`${show(reply)}\`.`,
+          `Expected \`reply\` to be a string, a non-empty array of strings or answers, or a function, got \`${show(reply)}\`.`,
         )
       }
     }
@@ -67,38 +80,55 @@ export class MockProvider implements Provider {
   }
 
   async complete(request: ProviderRequest): Promise<ProviderResponse> {
-    this.requests.push({ ...request, messages: copyMessages(request.messages) })
-    await this.#wait(request.signal)
-    const content = await this.#replyFor(request.messages)
-    throwIfAborted(request.signal)
-    return {
-      message: { role: 'assistant', content },
-      usage: { inputTokens: roughTokens(request.messages), outputTokens: roughCount(content) },
-      finishReason: 'stop',
-      model: request.model ?? this.#model,
-    }
+    const { response, failAfterDeltas } = await this.#answer(request)
+    if (failAfterDeltas !== undefined) throw this.#failure()
+    return response
   }
 
   async *stream(request: ProviderRequest): AsyncIterable<ProviderChunk> {
-    const response = await this.complete(request)
-    const words = response.message.content.split(/(?<=\s)/)
-    for (const word of words) {
+    const { response, failAfterDeltas } = await this.#answer(request)
+    const words = response.message.content === '' ? [] : response.message.content.split(/(?<=\s)/)
+    for (const [i, word] of words.entries()) {
+      if (i === failAfterDeltas) throw this.#failure()
       throwIfAborted(request.signal)
       yield { type: 'delta', text: word }
       // Give consumers (and aborts) a chance to run between deltas.
       await new Promise((resolve) => setImmediate(resolve))
     }
+    if (failAfterDeltas !== undefined) throw this.#failure()
     throwIfAborted(request.signal)
     yield { type: 'done', response }
   }
 
-  async #replyFor(messages: Message[]): Promise<string> {
+  async #answer(request: ProviderRequest): Promise<{ response: ProviderResponse; failAfterDeltas: number | undefined }> {
+    this.requests.push({ ...request, messages: copyMessages(request.messages) })
+    await this.#wait(request.signal)
+    const answer = await this.#replyFor(request.messages)
+    throwIfAborted(request.signal)
+    const { content = '', toolCalls, reasoning, failAfterDeltas } = typeof answer === 'string' ? { content: answer } : answer
+    const message: Message = { role: 'assistant', content }
+    if (toolCalls !== undefined && toolCalls.length > 0) message.toolCalls = toolCalls.map((call) => ({ ...call }))
+    if (reasoning !== undefined) message.reasoning = { ...reasoning }
+    const response: ProviderResponse = {
+      message,
+      usage: { inputTokens: roughTokens(request.messages), outputTokens: roughCount(content) },
+      finishReason: message.toolCalls === undefined ? 'stop' : 'tool_calls',
+      model: request.model ?? this.#model,
+    }
+    return { response, failAfterDeltas }
+  }
+
+  #failure(): ProviderError {
+    return new ProviderError(this.name, 'scripted failure')
+  }
+
+  async #replyFor(messages: Message[]): Promise<string | MockAnswer> {
     const reply = this.#reply
     const turn = this.#turn++
     if (reply === undefined) return `Echo: ${messages.at(-1)?.content ?? ''}`
     if (typeof reply === 'string') return reply
     if (typeof reply === 'function') return reply(messages)
-    return reply[Math.min(turn, reply.length - 1)] as string
+    return reply[Math.min(turn, reply.length - 1)] as string | MockAnswer
   }
 
   #wait(signal: AbortSignal | undefined): Promise<void> {

@@ -1,16 +1,15 @@
-import { inspect } from 'node:util'
 import OpenAI, { APIConnectionError, APIConnectionTimeoutError, APIError, APIUserAbortError } from 'openai'
-import type { ClientOptions } from 'openai'
 import type {
-  ChatCompletion,
   ChatCompletionChunk,
   ChatCompletionCreateParamsNonStreaming,
   ChatCompletionCreateParamsStreaming,
-  ChatCompletionMessageParam,
 } from 'openai/resources/chat/completions'
-import type { Message, Provider, ProviderChunk, ProviderRequest, ProviderResponse, ToolCall, Usage } from '../types.js'
+import type { Provider, ProviderChunk, ProviderRequest, ProviderResponse } from '../types.js'
 import { AbortError, ProviderError } from '../errors.js'
 import { assertDuration, assertKnownKeys, assertNonEmptyString, assertNonNegativeInteger, assertOneOf, MAX_TIMER_MS, show } from '../validate.js'
+import { finishReasonOf, fromOpenAIMessage, toOpenAIMessages, toUsage } from './openai-messages.js'
+import { ChunkAssembler } from './openai-stream.js'
+import { assertHttpURL, Call, describeChain, isRecord, nonEmpty, noop, redactingLogger, scrub, typeName } from './http-call.js'
 
 /** Which request field carries `ProviderRequest.maxTokens`. */
 export type MaxTokensParam = 'max_tokens' | 'max_completion_tokens'
@@ -148,6 +147,8 @@ export class OpenAIProvider implements Provider {
   readonly #client: OpenAI
   readonly #secret: string | undefined
   readonly #maxTokensParam: MaxTokensParam
+  /** Reasoning goes back to compatible servers (DeepSeek needs it), never to api.openai.com. */
+  readonly #sendReasoning: boolean
   readonly #timeoutMs: number
   readonly #requestOptions: Omit<CallOptions, 'signal'>
 
@@ -214,6 +215,7 @@ export class OpenAIProvider implements Provider {
     this.name = name
     this.model = model
     this.#maxTokensParam = maxTokensParam ?? (isOpenAIHost(resolvedBaseURL) ? 'max_completion_tokens' : 'max_tokens')
+    this.#sendReasoning = !isOpenAIHost(resolvedBaseURL)
   }
 
   async complete(request: ProviderRequest): Promise<ProviderResponse> {
@@ -291,7 +293,7 @@ export class OpenAIProvider implements Provider {
   #body(request: ProviderRequest): RequestBody {
     const body: RequestBody = {
       model: request.model ?? this.model,
-      messages: toOpenAIMessages(request.messages),
+      messages: toOpenAIMessages(request.messages, { sendReasoning: this.#sendReasoning }),
     }
     if (request.maxTokens !== undefined) body[this.#maxTokensParam] = request.maxTokens
     if (request.temperature !== undefined) body.temperature = request.temperature
@@ -316,11 +318,12 @@ export class OpenAIProvider implements Provider {
     if (!isRecord(choice) || !isRecord(choice.message)) {
       throw new ProviderError(this.name, `malformed response: no choice with a message in \`${this.#preview(completion)}\``)
     }
-    const message = fromOpenAIMessage(choice.message as unknown as ChatCompletion.Choice['message'])
+    const message = fromOpenAIMessage(choice.message)
     const response: ProviderResponse = { message, model: modelOf(completion.model, requestedModel) }
     const usage = toUsage(completion.usage)
     if (usage !== undefined) response.usage = usage
-    if (typeof choice.finish_reason === 'string') response.finishReason = choice.finish_reason
+    const finishReason = finishReasonOf(choice.finish_reason, message.toolCalls !== undefined)
+    if (finishReason !== undefined) response.finishReason = finishReason
     return response
   }
 
@@ -372,227 +375,8 @@ export class OpenAIProvider implements Provider {
   }
 }
 
-/**
- * One call's cancellation: an internal controller the SDK listens to, linked to the
- * caller's signal (removed again at the end, so a long-lived signal collects no
- * listeners), plus the stream's idle timer.
- */
-class Call {
-  readonly #controller = new AbortController()
-  readonly #userSignal: AbortSignal | undefined
-  readonly #idleMs: number
-  #timer: ReturnType<typeof setTimeout> | undefined
-  #rejectRace: ((reason: unknown) => void) | undefined
-  timedOut = false
-  sdkController: AbortController | undefined
-
-  constructor(userSignal: AbortSignal | undefined, idleMs: number) {
-    this.#userSignal = userSignal
-    this.#idleMs = idleMs
-    userSignal?.addEventListener('abort', this.#onAbort, { once: true })
-  }
-
-  get signal(): AbortSignal {
-    return this.#controller.signal
-  }
-
-  get aborted(): boolean {
-    return this.#userSignal?.aborted === true
-  }
-
-  get abortReason(): unknown {
-    return this.#userSignal?.reason
-  }
-
-  throwIfAborted(): void {
-    if (this.aborted) throw this.abortReason
-  }
-
-  /**
-   * `promise`, or a rejection as soon as the caller aborts. The SDK notices an abort
-   * only between its steps (not while it sleeps before a retry, e.g. a long
-   * `Retry-After`), so the caller must not wait for it.
-   */
-  race<T>(promise: Promise<T>): Promise<T> {
-    if (this.#userSignal === undefined) return promise
-    promise.catch(noop) // settles later, unobserved, once the SDK sees the abort
-    return new Promise<T>((resolve, reject) => {
-      this.#rejectRace = reject
-      promise.then(resolve, reject).finally(() => (this.#rejectRace = undefined))
-    })
-  }
-
-  startIdleTimer(): void {
-    this.#timer = setTimeout(() => {
-      this.timedOut = true
-      this.#abortRequest(new Error('stream idle timeout'))
-    }, this.#idleMs)
-  }
-
-  stopIdleTimer(): void {
-    clearTimeout(this.#timer)
-  }
-
-  /** Ends the call: aborts the HTTP request if it is still open, unlinks the caller's signal. */
-  end(): void {
-    clearTimeout(this.#timer)
-    this.#userSignal?.removeEventListener('abort', this.#onAbort)
-    this.#abortRequest(new Error('call ended'))
-  }
-
-  #abortRequest(reason: unknown): void {
-    if (!this.#controller.signal.aborted) this.#controller.abort(reason)
-    this.sdkController?.abort()
-  }
-
-  readonly #onAbort = (): void => {
-    this.#abortRequest(this.#userSignal?.reason)
-    this.#rejectRace?.(this.#userSignal?.reason)
-  }
-}
-
-/** Assembles a streamed completion: text, tool calls by index, finish reason, usage, model. */
-class ChunkAssembler {
-  readonly #text: string[] = []
-  readonly #calls = new Map<number, { id: string; name: string; arguments: string[] }>()
-  #refusal = ''
-  #finishReason: string | undefined
-  #usage: Usage | undefined
-  #model: string | undefined
-
-  get finished(): boolean {
-    return this.#finishReason !== undefined
-  }
-
-  /** Takes one chunk and returns its new text ('' for none). */
-  add(chunk: ChatCompletionChunk): string {
-    if (!isRecord(chunk)) throw new SyntaxError(`expected a chat.completion.chunk, got ${typeName(chunk)}`)
-    if (typeof chunk.model === 'string' && chunk.model !== '') this.#model = chunk.model
-    const usage = toUsage(chunk.usage)
-    if (usage !== undefined) this.#usage = usage
-    if (chunk.choices === undefined || chunk.choices === null) return ''
-    if (!Array.isArray(chunk.choices)) throw new SyntaxError(`expected \`choices\` to be an array, got ${typeName(chunk.choices)}`)
-    let text = ''
-    for (const choice of chunk.choices) {
-      // Only the first choice: promptline never asks for `n > 1`.
-      if (!isRecord(choice) || (choice.index !== undefined && choice.index !== 0)) continue
-      const delta: unknown = choice.delta
-      if (isRecord(delta)) {
-        if (typeof delta.content === 'string') text += delta.content
-        if (typeof delta.refusal === 'string') this.#refusal += delta.refusal
-        if (Array.isArray(delta.tool_calls)) {
-          for (const [position, part] of delta.tool_calls.entries()) this.#addToolCall(part, position)
-        }
-      }
-      if (typeof choice.finish_reason === 'string') this.#finishReason = choice.finish_reason
-    }
-    if (text !== '') this.#text.push(text)
-    return text
-  }
-
-  #addToolCall(part: unknown, position: number): void {
-    if (!isRecord(part)) return
-    const index = typeof part.index === 'number' ? part.index : position
-    let call = this.#calls.get(index)
-    if (call === undefined) {
-      call = { id: '', name: '', arguments: [] }
-      this.#calls.set(index, call)
-    }
-    if (typeof part.id === 'string' && part.id !== '' && call.id === '') call.id = part.id
-    const fn = part.function
-    if (isRecord(fn)) {
-      // OpenAI sends the whole name once; tolerate servers that repeat it on every delta.
-      if (typeof fn.name === 'string' && fn.name !== '' && fn.name !== call.name) call.name += fn.name
-      if (typeof fn.arguments === 'string') call.arguments.push(fn.arguments)
-    }
-  }
-
-  response(requestedModel: string): ProviderResponse {
-    const message: Message = { role: 'assistant', content: this.#text.join('') }
-    if (this.#calls.size > 0) {
-      message.toolCalls = [...this.#calls.entries()]
-        .sort(([a], [b]) => a - b)
-        .map(([, call]) => ({ id: call.id, name: call.name, arguments: call.arguments.join('') }))
-    }
-    if (this.#refusal !== '') message.metadata = { refusal: this.#refusal }
-    const response: ProviderResponse = { message, model: this.#model ?? requestedModel }
-    if (this.#usage !== undefined) response.usage = this.#usage
-    if (this.#finishReason !== undefined) response.finishReason = this.#finishReason
-    return response
-  }
-}
-
-/** promptline messages → OpenAI's. `metadata` stays local; tool messages carry `tool_call_id`. */
-function toOpenAIMessages(messages: readonly Message[]): ChatCompletionMessageParam[] {
-  const out = new Array<ChatCompletionMessageParam>(messages.length)
-  for (let i = 0; i < messages.length; i++) {
-    const m = messages[i] as Message
-    switch (m.role) {
-      case 'system':
-      case 'user':
-        out[i] = m.name === undefined ? { role: m.role, content: m.content } : { role: m.role, content: m.content, name: m.name }
-        break
-      case 'assistant': {
-        const calls = m.toolCalls !== undefined && m.toolCalls.length > 0 ? m.toolCalls : undefined
-        out[i] = {
-          role: 'assistant',
-          // OpenAI's schema: content may be null when the message only calls tools.
-          content: calls !== undefined && m.content === '' ? null : m.content,
-          ...(m.name === undefined ? {} : { name: m.name }),
-          ...(calls === undefined
-            ? {}
-            : { tool_calls: calls.map((c) => ({ id: c.id, type: 'function' as const, function: { name: c.name, arguments: c.arguments } })) }),
-        }
-        break
-      }
-      case 'tool':
-        if (m.toolCallId === undefined) {
-          throw new TypeError(`Invalid \`messages[${i}]\`: a \`tool\` message needs \`toolCallId\` (the id of the call it answers).`)
-        }
-        out[i] = { role: 'tool', content: m.content, tool_call_id: m.toolCallId }
-        break
-      default:
-        throw new TypeError(`Invalid \`messages[${i}]\`: unknown role \`${show((m as { role: unknown }).role)}\`.`)
-    }
-  }
-  return out
-}
-
-/** An OpenAI assistant message → promptline's. A refusal goes to `metadata.refusal`. */
-function fromOpenAIMessage(message: ChatCompletion.Choice['message']): Message {
-  const out: Message = { role: 'assistant', content: typeof message.content === 'string' ? message.content : '' }
-  const calls: ToolCall[] = []
-  if (Array.isArray(message.tool_calls)) {
-    for (const call of message.tool_calls as unknown[]) {
-      if (!isRecord(call) || !isRecord(call.function)) continue // custom (non-function) tools are not supported
-      calls.push({
-        id: typeof call.id === 'string' ? call.id : '',
-        name: typeof call.function.name === 'string' ? call.function.name : '',
-        arguments: typeof call.function.arguments === 'string' ? call.function.arguments : '',
-      })
-    }
-  }
-  if (calls.length > 0) out.toolCalls = calls
-  if (typeof message.refusal === 'string' && message.refusal !== '') out.metadata = { refusal: message.refusal }
-  return out
-}
-
-function toUsage(usage: unknown): Usage | undefined {
-  if (!isRecord(usage)) return undefined
-  const { prompt_tokens: input, completion_tokens: output, prompt_tokens_details: details } = usage
-  if (typeof input !== 'number' || typeof output !== 'number') return undefined
-  const cached = isRecord(details) ? details.cached_tokens : undefined
-  return typeof cached === 'number' && cached > 0
-    ? { inputTokens: input, outputTokens: output, cachedInputTokens: cached }
-    : { inputTokens: input, outputTokens: output }
-}
-
 function modelOf(reported: unknown, requested: string): string {
   return typeof reported === 'string' && reported !== '' ? reported : requested
-}
-
-function isRecord(value: unknown): value is Record<string, unknown> {
-  return value !== null && typeof value === 'object' && !Array.isArray(value)
 }
 
 function isClientLike(value: unknown): value is OpenAI {
@@ -608,19 +392,6 @@ function isTimeout(value: unknown): value is number {
   return Number.isSafeInteger(value) && (value as number) > 0 && (value as number) <= MAX_TIMER_MS
 }
 
-function assertHttpURL(value: unknown, name: string): asserts value is string {
-  let ok = false
-  if (typeof value === 'string') {
-    try {
-      const url = new URL(value)
-      ok = url.protocol === 'http:' || url.protocol === 'https:'
-    } catch {
-      ok = false
-    }
-  }
-  if (!ok) throw new TypeError(`Expected \`${name}\` to be an http(s) URL, got \`${show(value)}\`.`)
-}
-
 function isOpenAIHost(baseURL: string): boolean {
   try {
     return new URL(baseURL).hostname === OPENAI_HOST
@@ -628,85 +399,3 @@ function isOpenAIHost(baseURL: string): boolean {
     return false
   }
 }
-
-function nonEmpty(value: string | undefined): string | undefined {
-  return value === undefined || value === '' ? undefined : value
-}
-
-/** `message (cause's message (its cause's …))`, e.g. `Connection error. (fetch failed (connect ECONNREFUSED …))`. */
-function describeChain(error: unknown): string {
-  const parts: string[] = []
-  let current: unknown = error
-  for (let depth = 0; depth < 4 && current !== undefined && current !== null; depth++) {
-    const text = current instanceof Error ? current.message : String(current)
-    if (text !== '' && !parts.includes(text)) parts.push(text)
-    current = current instanceof Error ? current.cause : undefined
-  }
-  return parts.length === 0 ? 'unknown error' : parts.reduceRight((inner, outer) => `${outer} (${inner})`)
-}
-
-/**
- * Makes sure `secret` appears nowhere `util.inspect(cause)` looks: rewrites the
- * messages, stacks and bodies of the cause chain, and if the key still shows
- * (say, in response headers), replaces the cause with a plain copy.
- */
-function scrub(error: unknown, secret: string | undefined): unknown {
-  if (secret === undefined || error === null || typeof error !== 'object') return error
-  if (!inspect(error, { depth: 8 }).includes(secret)) return error
-  const replace = (text: string) => text.split(secret).join('[redacted]')
-  let current: unknown = error
-  for (let depth = 0; depth < 8 && current !== null && typeof current === 'object'; depth++) {
-    const target = current as Record<string, unknown>
-    for (const key of ['message', 'stack']) {
-      const value = target[key]
-      if (typeof value === 'string' && value.includes(secret)) {
-        Object.defineProperty(target, key, { value: replace(value), writable: true, configurable: true, enumerable: false })
-      }
-    }
-    if ('error' in target && target.error !== undefined) {
-      try {
-        const text = JSON.stringify(target.error)
-        if (text?.includes(secret)) {
-          Object.defineProperty(target, 'error', { value: JSON.parse(replace(text)) as unknown, writable: true, configurable: true, enumerable: true })
-        }
-      } catch {
-        // not JSON: the final check below catches it
-      }
-    }
-    current = target.cause
-  }
-  if (!inspect(error, { depth: 8 }).includes(secret)) return error
-  const safe = new Error(replace(error instanceof Error ? error.message : String(error)))
-  safe.name = error instanceof Error ? error.name : 'Error'
-  if (error instanceof APIError && typeof error.status === 'number') Object.assign(safe, { status: error.status })
-  return safe
-}
-
-type SdkLogger = NonNullable<ClientOptions['logger']>
-
-/** `console`, with `secret` replaced in every argument that would print it. */
-function redactingLogger(secret: string): SdkLogger {
-  const clean = (arg: unknown): unknown => {
-    if (typeof arg === 'string') return arg.includes(secret) ? arg.split(secret).join('[redacted]') : arg
-    if (arg === null || typeof arg !== 'object') return arg
-    const text = inspect(arg, { depth: 8 })
-    return text.includes(secret) ? text.split(secret).join('[redacted]') : arg
-  }
-  // Looks `console` up on every call, so replacing or spying on it keeps working.
-  const level =
-    (name: 'error' | 'warn' | 'info' | 'debug') =>
-    (message: string, ...rest: unknown[]): void => {
-      console[name](clean(message), ...rest.map(clean))
-    }
-  return { error: level('error'), warn: level('warn'), info: level('info'), debug: level('debug') }
-}
-
-/** `undefined`, `null`, `an array`, `a string`…: a value's kind without the value. */
-function typeName(value: unknown): string {
-  if (value === undefined || value === null) return String(value)
-  if (Array.isArray(value)) return 'an array'
-  const type = typeof value
-  return `${/^[aeiou]/.test(type) ? 'an' : 'a'} ${type}`
-}
-
-function noop(): void {}

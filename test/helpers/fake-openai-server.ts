@@ -28,9 +28,9 @@ import type { Socket } from 'node:net'
 import { once } from 'node:events'
 import { pathToFileURL } from 'node:url'
 
-/** A tool call the fake model makes. `id` defaults to `call_<n>`. */
+/** A tool call the fake model makes. `id` defaults to `call_<n>`; `null` leaves the field out, `''` sends it empty (Gemini, some local servers). */
 export interface FakeToolCall {
-  id?: string
+  id?: string | null
   name: string
   arguments: string
 }
@@ -68,6 +68,17 @@ export interface ReplyBehaviour {
   stallAfterChunks?: number
   /** Streaming only: end the response cleanly after this many events, without a finish reason or `[DONE]`. */
   endAfterChunks?: number
+  /**
+   * The model's reasoning, in the field the server uses: `reasoning_content` (DeepSeek,
+   * llama.cpp, vLLM) or `reasoning` (Ollama, OpenRouter, xAI). Streamed before the content.
+   */
+  reasoning?: { field: 'reasoning_content' | 'reasoning'; text: string }
+  /**
+   * Streaming only: `'indexless'` sends each tool call whole in its own chunk without
+   * `index`, as Gemini's OpenAI-compatible endpoint does (its finish reason then defaults
+   * to `'stop'`, as Gemini's does). @default 'openai'
+   */
+  toolCallStyle?: 'openai' | 'indexless'
 }
 
 /** Answer with an HTTP error status (e.g. 429 with `retry-after`, 500). */
@@ -171,6 +182,16 @@ export interface FakeOpenAIOptions {
    * @default false
    */
   strictToolMessages?: boolean
+  /**
+   * DeepSeek's thinking mode: a 400 for an assistant message with `tool_calls` that
+   * lacks its `reasoning_content`. @default false
+   */
+  requireReasoningContent?: boolean
+  /**
+   * Like api.openai.com: a 400 for a message field the API does not know
+   * (`reasoning_content`, `reasoning`). @default false
+   */
+  rejectUnknownMessageFields?: boolean
 }
 
 const CHAT_PATH = '/v1/chat/completions'
@@ -249,6 +270,11 @@ export async function startFakeOpenAI(options: FakeOpenAIOptions = {}): Promise<
       return
     }
 
+    const fieldProblem = messageFieldProblem(body.messages ?? [], options)
+    if (fieldProblem !== undefined) {
+      sendJson(res, 400, { error: { message: fieldProblem, type: 'invalid_request_error', param: null, code: null } })
+      return
+    }
     const toolProblem = options.strictToolMessages === true ? toolPairingProblem(body.messages ?? []) : undefined
     if (toolProblem !== undefined) {
       sendJson(res, 400, { error: { message: toolProblem.message, type: 'invalid_request_error', param: toolProblem.param, code: null } })
@@ -371,6 +397,21 @@ function toolPairingProblem(messages: NonNullable<ChatRequestBody['messages']>):
   return undefined
 }
 
+/** The 400 of DeepSeek's thinking mode or of api.openai.com for a message's fields, or `undefined`. */
+function messageFieldProblem(messages: NonNullable<ChatRequestBody['messages']>, options: FakeOpenAIOptions): string | undefined {
+  for (const [index, message] of messages.entries()) {
+    const record = message as Record<string, unknown>
+    if (options.rejectUnknownMessageFields === true) {
+      const unknown = Object.keys(record).find((key) => !['role', 'content', 'name', 'tool_calls', 'tool_call_id', 'refusal'].includes(key))
+      if (unknown !== undefined) return `Unrecognized request argument supplied: messages[${index}].${unknown}`
+    }
+    if (options.requireReasoningContent === true && message.role === 'assistant' && Array.isArray(message.tool_calls) && typeof record.reasoning_content !== 'string') {
+      return `Missing \`reasoning_content\` field in the assistant message at message index ${index}.`
+    }
+  }
+  return undefined
+}
+
 function sseHeaders(): Record<string, string> {
   return { 'content-type': 'text/event-stream; charset=utf-8', 'cache-control': 'no-cache', connection: 'keep-alive' }
 }
@@ -378,13 +419,13 @@ function sseHeaders(): Record<string, string> {
 interface Plan {
   model: string
   content: string
-  toolCalls: Array<Required<FakeToolCall>>
+  toolCalls: Array<{ id: string | null; name: string; arguments: string }>
   finishReason: string
   usage: FakeUsage | undefined
 }
 
 function plan(body: ChatRequestBody, behaviour: ReplyBehaviour): Plan {
-  const toolCalls = (behaviour.toolCalls ?? []).map((call, i) => ({ id: call.id ?? `call_${i + 1}`, name: call.name, arguments: call.arguments }))
+  const toolCalls = (behaviour.toolCalls ?? []).map((call, i) => ({ id: call.id === undefined ? `call_${i + 1}` : call.id, name: call.name, arguments: call.arguments }))
   const last = body.messages?.at(-1)
   const content =
     behaviour.content ?? (toolCalls.length > 0 ? '' : `Echo: ${typeof last?.content === 'string' ? last.content : ''}`)
@@ -400,7 +441,7 @@ function plan(body: ChatRequestBody, behaviour: ReplyBehaviour): Plan {
     model: behaviour.model ?? body.model ?? 'fake-model',
     content,
     toolCalls,
-    finishReason: behaviour.finishReason ?? (toolCalls.length > 0 ? 'tool_calls' : 'stop'),
+    finishReason: behaviour.finishReason ?? (toolCalls.length > 0 && behaviour.toolCallStyle !== 'indexless' ? 'tool_calls' : 'stop'),
     usage,
   }
 }
@@ -423,8 +464,9 @@ function sendReply(res: ServerResponse, body: ChatRequestBody, behaviour: ReplyB
           role: 'assistant',
           content: p.toolCalls.length > 0 && p.content === '' ? null : p.content,
           refusal: null,
+          ...(behaviour.reasoning === undefined ? {} : { [behaviour.reasoning.field]: behaviour.reasoning.text }),
           ...(p.toolCalls.length > 0
-            ? { tool_calls: p.toolCalls.map((c) => ({ id: c.id, type: 'function', function: { name: c.name, arguments: c.arguments } })) }
+            ? { tool_calls: p.toolCalls.map((c) => ({ ...idField(c.id), type: 'function', function: { name: c.name, arguments: c.arguments } })) }
             : {}),
         },
         logprobs: null,
@@ -461,9 +503,17 @@ async function streamReply(res: ServerResponse, body: ChatRequestBody, behaviour
     chunk([{ index: 0, delta: d, logprobs: null, finish_reason: finish }], includeUsage ? { usage: null } : {})
 
   const events: unknown[] = [delta({ role: 'assistant', content: '', refusal: null })]
+  if (behaviour.reasoning !== undefined) {
+    for (const piece of splitContent(behaviour.reasoning.text, behaviour.chunkSize)) events.push(delta({ [behaviour.reasoning.field]: piece }))
+  }
   for (const piece of splitContent(p.content, behaviour.chunkSize)) events.push(delta({ content: piece }))
   p.toolCalls.forEach((call, index) => {
-    events.push(delta({ tool_calls: [{ index, id: call.id, type: 'function', function: { name: call.name, arguments: '' } }] }))
+    if (behaviour.toolCallStyle === 'indexless') {
+      // Gemini: the whole call in one chunk, no `index`.
+      events.push(delta({ tool_calls: [{ ...idField(call.id), type: 'function', function: { name: call.name, arguments: call.arguments } }] }))
+      return
+    }
+    events.push(delta({ tool_calls: [{ index, ...idField(call.id), type: 'function', function: { name: call.name, arguments: '' } }] }))
     for (const piece of splitContent(call.arguments, 8)) {
       events.push(delta({ tool_calls: [{ index, function: { arguments: piece } }] }))
     }
@@ -496,6 +546,11 @@ async function streamReply(res: ServerResponse, body: ChatRequestBody, behaviour
     return
   }
   res.end('data: [DONE]\n\n')
+}
+
+/** `{ id }`, or nothing for a call whose id the server leaves out. */
+function idField(id: string | null): { id?: string } {
+  return id === null ? {} : { id }
 }
 
 function splitContent(text: string, size: number | undefined): string[] {

@@ -45,3 +45,26 @@ describe('cached input tokens', () => {
     )
   })
 })
+
+describe('Anthropic prices and cache writes', () => {
+  it('prices Claude models, dated ids like their model', () => {
+    expect(resolvePrice('claude-sonnet-4-5-20250929', DEFAULT_PRICING)).toEqual({ input: 3, output: 15, cachedInput: 0.3, cacheWriteInput: 3.75 })
+    expect(resolvePrice('claude-haiku-4-5-20251001', DEFAULT_PRICING)).toEqual({ input: 1, output: 5, cachedInput: 0.1, cacheWriteInput: 1.25 })
+    expect(resolvePrice('claude-opus-4-5', DEFAULT_PRICING)).toEqual({ input: 5, output: 25, cachedInput: 0.5, cacheWriteInput: 6.25 })
+    expect(resolvePrice('claude-sonnet-4-20250514', DEFAULT_PRICING)?.input).toBe(3)
+    expect(resolvePrice('claude-sonnet-4-5-2025', DEFAULT_PRICING)).toBeUndefined()
+  })
+
+  it('bills cache writes at cacheWriteInput, reads at cachedInput, the rest at input', () => {
+    const price = { input: 3, output: 15, cachedInput: 0.3, cacheWriteInput: 3.75 }
+    const usage = { inputTokens: 1_000_000, outputTokens: 1_000, cachedInputTokens: 500_000, cacheWriteInputTokens: 300_000 }
+    expect(costOf(usage, price)).toBeCloseTo((200_000 * 3 + 500_000 * 0.3 + 300_000 * 3.75 + 1_000 * 15) / 1e6)
+    // Without a cache write price, writes cost input; never more tokens billed than inputTokens.
+    expect(costOf({ inputTokens: 100, outputTokens: 0, cacheWriteInputTokens: 100 }, { input: 1, output: 1 })).toBeCloseTo(100e-6)
+    expect(costOf({ inputTokens: 100, outputTokens: 0, cachedInputTokens: 80, cacheWriteInputTokens: 80 }, price)).toBeCloseTo((80 * 0.3 + 20 * 3.75) / 1e6)
+  })
+
+  it('a bad cacheWriteInput price is a TypeError naming it', () => {
+    expect(() => assertPricingTable({ m: { input: 1, output: 1, cacheWriteInput: 'x' } }, 'pricing')).toThrow(/`pricing\['m'\]\.cacheWriteInput`/)
+  })
+})

@@ -54,6 +54,15 @@ function richHistory(): Message[] {
         { id: 'call_1', name: 'get_weather', arguments: '{"city":"Zürich","units":["C"]}' },
         { id: 'call_2', name: 'get_time', arguments: '' },
       ],
+      // Opaque provider data (Anthropic's signed thinking blocks) must come back byte for byte.
+      reasoning: {
+        text: 'Two lookups, in parallel.',
+        format: 'anthropic',
+        data: [
+          { type: 'thinking', thinking: 'Two lookups, in parallel.', signature: 'EqQBCgIYAh+/=' },
+          { type: 'redacted_thinking', data: 'EmwKAhgBEgy3va3pzix/LafPsn4aDFIT2Xlxh0L5L8rLVyIwxtE3rAFBa8cr3qpP' },
+        ],
+      },
     },
     { role: 'tool', content: '18°C', toolCallId: 'call_1', name: 'get_weather' },
     { role: 'tool', content: '', toolCallId: 'call_2' },

@@ -1,0 +1,7 @@
+// `promptline/anthropic`: Claude through the Messages API. Loads `@anthropic-ai/sdk` (an optional peer dependency).
+export {
+  AnthropicProvider,
+  type AnthropicProviderOptions,
+  type AnthropicThinking,
+  type AnthropicClientLike,
+} from './providers/anthropic.js'
