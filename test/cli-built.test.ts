@@ -12,7 +12,7 @@ import { ROOT } from './helpers/run-node.js'
 const manifest = JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as { version: string; bin: Record<string, string> }
 
 function runBuilt(args: string[], input: string): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  const env = { ...process.env, NO_COLOR: '1' }
+  const env: NodeJS.ProcessEnv = { ...process.env, NO_COLOR: '1' }
   for (const key of ['OPENAI_API_KEY', 'OPENAI_BASE_URL', 'REDIS_URL']) delete env[key]
   const child = spawn(process.execPath, [join(ROOT, manifest.bin.promptline ?? ''), ...args], { cwd: ROOT, env })
   let stdout = ''

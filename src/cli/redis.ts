@@ -3,7 +3,6 @@
  * line that names the server, and the per-session facts `sessions list` shows
  * (read with the store's own client: RedisStore has no method for them).
  */
-import type { Redis } from 'ioredis'
 import { PromptlineError } from '../errors.js'
 import { RedisStore } from '../stores/redis.js'
 import { CommandError, UsageError } from './usage.js'
@@ -86,31 +85,40 @@ export interface SessionStats {
 }
 
 /**
- * The stats of `ids` in one round trip. Commands that do not touch a key's access
- * time (OBJECT IDLETIME, PTTL) go first, so listing leaves "last activity" as it was.
+ * KEYS: meta, msgs of each session in turn. Returns idle seconds (-1: untracked or
+ * no meta key), PTTL and LLEN of each. OBJECT IDLETIME and PTTL do not touch a key's
+ * access time, and LLEN touches only the list, so listing leaves "last activity" as it was.
  */
+const STATS = `
+local out = {}
+for i = 1, #KEYS, 2 do
+  local idle = redis.pcall('OBJECT', 'IDLETIME', KEYS[i])
+  if type(idle) ~= 'number' then idle = -1 end
+  out[#out + 1] = idle
+  out[#out + 1] = redis.call('PTTL', KEYS[i + 1])
+  out[#out + 1] = redis.call('LLEN', KEYS[i + 1])
+end
+return out
+`
+
+/** The stats of `ids` in one round trip (one script: three commands a session cost the client more than Redis). */
 export async function sessionStats(store: RedisStore, ids: readonly string[]): Promise<SessionStats[]> {
   if (ids.length === 0) return []
-  const pipeline = (store.client as Redis).pipeline()
+  const keys: string[] = []
   for (const id of ids) {
-    const keys = store.keys(id)
-    pipeline.call('OBJECT', 'IDLETIME', keys.meta)
-    pipeline.pttl(keys.messages)
-    pipeline.llen(keys.messages)
+    const { meta, messages } = store.keys(id)
+    keys.push(meta, messages)
   }
-  const replies = (await pipeline.exec()) ?? []
+  const reply = (await store.client.eval(STATS, keys.length, ...keys)) as (number | string)[]
+  const numbers = reply.map(Number)
   return ids.map((id, i) => {
-    const [idleError, idle] = replies[i * 3] ?? [null, null]
-    const [ttlError, ttl] = replies[i * 3 + 1] ?? [null, null]
-    const [lengthError, length] = replies[i * 3 + 2] ?? [null, null]
-    if (ttlError) throw ttlError
-    if (lengthError) throw lengthError
-    const ttlMs = Number(ttl)
+    const idle = numbers[i * 3] as number
+    const ttlMs = numbers[i * 3 + 1] as number
     return {
       id,
-      messages: Number(length),
+      messages: numbers[i * 3 + 2] as number,
       ttlSeconds: ttlMs >= 0 ? Math.ceil(ttlMs / 1000) : null,
-      idleSeconds: idleError || idle === null ? null : Number(idle),
+      idleSeconds: idle >= 0 ? idle : null,
     }
   })
 }

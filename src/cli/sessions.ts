@@ -172,6 +172,9 @@ function missing(target: RedisTarget, id: string): CommandError {
   return new CommandError(`session ${JSON.stringify(id)} does not exist (prefix ${JSON.stringify(target.store.prefix)} at ${target.where})`)
 }
 
+/** Sessions whose stats are fetched in one pipelined round trip, and printed at once. */
+const PAGE_SIZE = 1_000
+
 async function list(target: RedisTarget, _args: string[], values: Record<string, string | boolean | undefined>): Promise<number> {
   const limit = values.limit === undefined ? undefined : Number(values.limit)
   if (limit !== undefined && (!/^\d+$/.test(String(values.limit)) || !Number.isSafeInteger(limit) || limit < 1)) {
@@ -184,16 +187,19 @@ async function list(target: RedisTarget, _args: string[], values: Record<string,
   const flush = async () => {
     const stats = await sessionStats(target.store, page)
     page = []
+    let text = ''
     for (const stat of stats) {
       // Deleted or expired since SCAN found it.
       if (stat.messages === 0) continue
-      if (count++ === 0 && !json) out(color.dim('MESSAGES  TTL        LAST ACTIVITY  SESSION'))
-      out(json ? JSON.stringify(stat) : listRow(stat))
+      if (count++ === 0 && !json) text += `${color.dim('MESSAGES  TTL        LAST ACTIVITY  SESSION')}\n`
+      text += `${json ? JSON.stringify(stat) : listRow(stat)}\n`
     }
+    // One write a page: a line at a time costs more than the Redis round trip.
+    if (text !== '') process.stdout.write(text)
   }
   for await (const id of target.store.list(limit === undefined ? undefined : { limit })) {
     page.push(id)
-    if (page.length === 500) await flush()
+    if (page.length === PAGE_SIZE) await flush()
   }
   await flush()
   if (!json) note(count === 0 ? `no sessions under prefix ${JSON.stringify(target.store.prefix)} at ${target.where}` : `${count} session(s)`)
