@@ -5,6 +5,8 @@
 import { afterEach, describe, expect, it } from 'vitest'
 import { useFakeOpenAI } from './helpers/pipeline-openai.js'
 import { startTerminal, terminalSkipReason, type Terminal } from './helpers/terminal.js'
+import { describeRedis, uniquePrefix, useStandaloneRedisClient } from './helpers/redis-server.js'
+import { RedisStore } from '../src/index.js'
 
 const WORDS = 'one two three four five six seven eight nine ten eleven twelve'
 const SLOW = { kind: 'reply', content: WORDS, chunkDelayMs: 100 } as const
@@ -98,5 +100,47 @@ describe.skipIf(skip !== undefined)('promptline chat in a terminal', { timeout: 
     await t.keys('C-d')
     expect(await t.exited()).toBe(0)
     expect((await t.screen()).split('\n')).toContain(`assistant> ${WORDS}`)
+  })
+})
+
+describe.skipIf(skip !== undefined)('promptline sessions delete in a terminal', { timeout: 60_000 }, () => {
+  describeRedis('standalone', 'asks before deleting', () => {
+    const redis = useStandaloneRedisClient()
+    let terminal: Terminal | undefined
+    afterEach(async () => {
+      await terminal?.close()
+      terminal = undefined
+    })
+
+    async function deleteIn(prefix: string, answer: string): Promise<{ screen: string; status: number }> {
+      terminal = await startTerminal('src/cli.ts', ['sessions', 'delete', 'doomed', '--redis', redis.url, '--prefix', prefix], {
+        env: { REDIS_URL: undefined, NO_COLOR: '1' },
+      })
+      await terminal.waitFor(/Delete session "doomed" \(1 message\(s\)\) at redis:\/\/[^?]+\? \[y\/N\]$/)
+      await terminal.type(answer)
+      await terminal.keys('Enter')
+      const status = await terminal.exited()
+      return { screen: await terminal.screen(), status }
+    }
+
+    it('keeps the session unless the answer is yes', async () => {
+      const prefix = uniquePrefix('cli-tty')
+      redis.prefixes.push(prefix)
+      const store = new RedisStore(redis.url, { prefix })
+      try {
+        await store.append('doomed', [{ role: 'user', content: 'hi' }])
+        const kept = await deleteIn(prefix, 'n')
+        expect(kept.screen).toMatch(/^promptline sessions: not deleted$/m)
+        expect(kept.status).toBe(1)
+        expect(await store.length('doomed')).toBe(1)
+
+        const deleted = await deleteIn(prefix, 'y')
+        expect(deleted.screen).toMatch(/^deleted "doomed" \(1 message\(s\)\)$/m)
+        expect(deleted.status).toBe(0)
+        expect(await store.length('doomed')).toBe(0)
+      } finally {
+        await store.close()
+      }
+    })
   })
 })

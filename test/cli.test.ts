@@ -199,6 +199,26 @@ describe.concurrent('promptline: the command itself', { timeout: 60_000 }, () =>
     expect(viaHelp.code).toBe(0)
   })
 
+  it('colours only when asked: FORCE_COLOR colours piped output, NO_COLOR wins over it', async () => {
+    const forced = await promptline(['chat'], 'Hi\n', { NO_COLOR: undefined, FORCE_COLOR: '1' })
+    expect(forced.stdout).toContain('\x1b[32massistant> ')
+    const both = await promptline(['chat'], 'Hi\n', { NO_COLOR: '1', FORCE_COLOR: '1' })
+    expect(both.stdout).not.toContain('\x1b[')
+    expect(both.stdout).toMatch(/^assistant> /)
+  })
+
+  it('--debug adds the stack, with its causes, to the one error line', async () => {
+    const plain = await promptline(['sessions', 'list', '--redis', 'redis://127.0.0.1:1'])
+    expect(lines(plain.stderr)).toEqual(['promptline sessions: cannot reach Redis at redis://127.0.0.1:1: connect ECONNREFUSED 127.0.0.1:1'])
+    const debug = await promptline(['sessions', 'list', '--redis', 'redis://127.0.0.1:1', '--debug'])
+    const [first, ...stack] = lines(debug.stderr)
+    expect(first).toBe(lines(plain.stderr)[0])
+    expect(stack[0]).toMatch(/^CommandError: cannot reach Redis/)
+    expect(stack.some((line) => /^\s+at /.test(line))).toBe(true)
+    expect(stack.some((line) => /MaxRetriesPerRequestError|max retries per request/i.test(line))).toBe(true)
+    expect(debug.code).toBe(1)
+  })
+
   it.each([
     [['chta'], 'promptline: unknown command "chta" (did you mean "chat"?)'],
     [['--trace'], 'promptline: unknown option --trace (options go after the command, e.g. promptline chat --trace)'],
