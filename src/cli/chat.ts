@@ -56,7 +56,14 @@ export async function runChat(argv: readonly string[]): Promise<number> {
   const redis = options.redisURL === undefined ? undefined : openRedis(options.redisURL, options.prefix)
   const store: StateStore = redis?.store ?? new MemoryStore()
   try {
-    if (redis !== undefined) await redis.store.length(options.session).catch((error: unknown) => Promise.reject(redis.explain(error)))
+    if (redis !== undefined) {
+      // Find out now, in one line, if Redis is out of reach, rather than at the first turn.
+      try {
+        await redis.store.length(options.session)
+      } catch (error) {
+        throw redis.explain(error)
+      }
+    }
     let pipe: Pipeline
     try {
       pipe = createChatPipeline(options, provider, store)

@@ -40,11 +40,6 @@ export class LineInput {
     this.#rl.on('SIGINT', () => this.#interrupt())
   }
 
-  /** True once the input ended (end of a pipe, Ctrl-D, Ctrl-C at an empty prompt, `close()`). */
-  get ended(): boolean {
-    return this.#ended
-  }
-
   /** The next line, showing the prompt when nothing is queued; `undefined` at the end of input. */
   next(): Promise<InputLine | undefined> {
     const queued = this.#queue.shift()

@@ -9,12 +9,11 @@ import { createInterface } from 'node:readline/promises'
 import { text } from 'node:stream/consumers'
 import { SessionExistsError, SessionNotFoundError } from '../errors.js'
 import type { Message } from '../types.js'
-import { assertSessionId, messageProblem } from '../validate.js'
+import { assertSessionId, closestName, messageProblem } from '../validate.js'
 import { redisURL } from './args.js'
 import { colorsFor } from './colors.js'
 import { openRedis, sessionStats, type RedisTarget, type SessionStats } from './redis.js'
 import { formatDuration, formatTranscript } from './transcript.js'
-import { closestName } from '../validate.js'
 import { COMMON_OPTIONS, CommandError, parseCommandLine, takePositionals, UsageError } from './usage.js'
 
 const REDIS_OPTIONS = `  --redis <url>        the Redis the sessions live in (default: REDIS_URL)

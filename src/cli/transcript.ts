@@ -15,27 +15,38 @@ export function formatTranscript(messages: readonly Message[], color: Colors): s
   const indent = ' '.repeat(6 + ROLE_WIDTH)
   const number = (i: number) => color.dim(String(i + 1).padStart(4))
   const body = (text: string) => text.split('\n').join(`\n${indent}`)
+  // Tool messages by the call they answer, oldest first: a long session is not scanned once a call.
+  const results = new Map<string, number[]>()
+  for (const [i, message] of messages.entries()) {
+    if (message.role !== 'tool' || message.toolCallId === undefined) continue
+    const list = results.get(message.toolCallId)
+    if (list === undefined) results.set(message.toolCallId, [i])
+    else list.push(i)
+  }
 
   for (const [i, message] of messages.entries()) {
     if (answered.has(i)) continue
-    const summary = message.metadata?.summary === true
-    const role = summary ? 'summary' : message.role
-    const reasoning = message.metadata?.reasoning
-    if (typeof reasoning === 'string' && reasoning.length > 0) {
-      lines.push(`${number(i)}  ${paint(role, color)(pad(role))}${color.dim(color.italic(`(reasoning) ${body(reasoning)}`))}`)
+    const role = message.metadata?.summary === true ? 'summary' : message.role
+    // The first line of a message carries its number and role; any further line is indented.
+    let head = `${number(i)}  ${paint(role, color)(pad(role))}`
+    const next = () => {
+      const current = head
+      head = indent
+      return current
     }
+    const reasoning = message.metadata?.reasoning
+    if (typeof reasoning === 'string' && reasoning.length > 0) lines.push(`${next()}${color.dim(`(reasoning) ${body(reasoning)}`)}`)
     const calls = message.toolCalls ?? []
-    const content = message.content.length > 0 || calls.length > 0 ? message.content : color.dim('(empty)')
     const answers = message.role === 'tool' && message.toolCallId !== undefined ? color.dim(` (answers ${message.toolCallId})`) : ''
-    const head = typeof reasoning === 'string' && reasoning.length > 0 ? `${number(i).replace(/\S/g, ' ')}  ${pad('')}` : `${number(i)}  ${paint(role, color)(pad(role))}`
-    if (content.length > 0) lines.push(`${head}${body(content)}${answers}`)
-    else lines.push(`${head}${color.dim(`calls ${calls.map((c) => c.name).join(', ')}`)}`)
+    if (message.content.length > 0) lines.push(`${next()}${body(message.content)}${answers}`)
+    else if (calls.length > 0) lines.push(`${next()}${color.dim(`calls ${calls.map((c) => c.name).join(', ')}`)}`)
+    else lines.push(`${next()}${color.dim('(empty)')}${answers}`)
 
     for (const [c, call] of calls.entries()) {
       const last = c === calls.length - 1
       lines.push(`${indent}${color.magenta(last ? '└─' : '├─')} ${color.magenta(call.name)} ${call.arguments} ${color.dim(call.id)}`)
-      const result = messages.findIndex((m, j) => j > i && !answered.has(j) && m.role === 'tool' && m.toolCallId === call.id)
-      if (result === -1) {
+      const result = results.get(call.id)?.find((j) => j > i && !answered.has(j))
+      if (result === undefined) {
         lines.push(`${indent}${last ? '  ' : '│ '}   ${color.yellow('(no result stored)')}`)
         continue
       }
