@@ -230,6 +230,24 @@ describeRedis('standalone', 'promptline sessions (a throwaway Redis)', () => {
       }
     })
 
+    it('chat --redis keeps the conversation in Redis, where the next chat and sessions show find it', async () => {
+      const { prefix, store } = fresh()
+      const chat = (input: string) =>
+        runNode('src/cli.ts', ['chat', '--redis', redis.url, '--prefix', prefix, '--session', 'alice'], {
+          input,
+          env: { REDIS_URL: undefined, OPENAI_API_KEY: undefined, OPENAI_BASE_URL: undefined },
+        })
+      const first = await chat("Hi, I'm Alice\n")
+      expect(first.stderr).toBe('')
+      expect(first.code).toBe(0)
+      // A new process: what it remembers came from Redis.
+      const second = await chat('What is my name?\n/sessions\n')
+      expect(lines(second.stdout)).toEqual(['assistant> Your name is Alice.', 'sessions: alice (current)'])
+      expect(await store.length('alice')).toBe(4)
+      const shown = await sessions(prefix, ['show', 'alice', '--json'])
+      expect((JSON.parse(shown.stdout) as { messages: Message[] }).messages.map((m) => m.role)).toEqual(['user', 'assistant', 'user', 'assistant'])
+    })
+
     it('REDIS_URL stands in for --redis; a password in it is never printed', async () => {
       const { prefix, store } = fresh()
       await store.append('via-env', CONVERSATION.slice(0, 1))
