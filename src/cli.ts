@@ -86,8 +86,10 @@ function report(error: unknown, argv: readonly string[]): number {
 }
 
 const argv = process.argv.slice(2)
+let code: number
 try {
-  process.exitCode = await main(argv)
+  code = await main(argv)
 } catch (error) {
-  process.exitCode = report(error, argv)
+  code = report(error, argv)
 }
+process.exitCode = code

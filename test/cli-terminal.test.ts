@@ -26,7 +26,7 @@ describe.skipIf(skip !== undefined)('promptline chat in a terminal', { timeout: 
   async function chat(args: string[] = [], width = 100): Promise<Terminal> {
     terminal = await startTerminal('src/cli.ts', ['chat', ...args], {
       width,
-      env: { OPENAI_API_KEY: undefined, OPENAI_BASE_URL: server.baseURL, REDIS_URL: undefined, NO_COLOR: '1' },
+      env: { OPENAI_API_KEY: undefined, OPENAI_BASE_URL: server.baseURL, REDIS_URL: undefined, NO_COLOR: '1', PL_DEBUG_EXIT: '1' },
     })
     await terminal.waitFor(/^you>$/m)
     return terminal

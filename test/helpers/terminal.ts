@@ -25,7 +25,7 @@ export interface Terminal {
   /** tmux key names or literal text, e.g. `type('hello')`, `keys('Enter')`, `keys('C-c')`. */
   type(text: string): Promise<void>
   keys(...names: string[]): Promise<void>
-  /** The visible screen, without trailing blank lines and trailing spaces (tmux drops them: a prompt `you> ` reads `you>`). */
+  /** The visible screen, without trailing blank lines and trailing spaces (tmux drops them: a prompt `you> ` reads `you>`). After the exit, its last line is `[exit status N]`. */
   screen(): Promise<string>
   /** Polls the screen until `test` passes; throws with the last screen after `timeoutMs`. */
   waitFor(test: RegExp | ((screen: string) => boolean), timeoutMs?: number): Promise<string>
@@ -46,7 +46,9 @@ export async function startTerminal(
   const tmux = (...argv: string[]) => run('tmux', ['-L', socket, '-f', '/dev/null', ...argv], { encoding: 'utf8' })
   const unset = Object.entries(options.env ?? {}).filter(([, v]) => v === undefined).map(([k]) => `-u ${quote(k)}`)
   const set = Object.entries(options.env ?? {}).filter(([, v]) => v !== undefined).map(([k, v]) => quote(`${k}=${v}`))
-  const command = `cd ${quote(ROOT)} && exec env ${[...unset, ...set].join(' ')} ${quote(process.execPath)} --import tsx ${[script, ...args].map(quote).join(' ')}`
+  // The shell prints the exit status on the screen: tmux's own pane_dead_status is
+  // sometimes never filled in on a busy machine.
+  const command = `cd ${quote(ROOT)} && env ${[...unset, ...set].join(' ')} ${quote(process.execPath)} --import tsx ${[script, ...args].map(quote).join(' ')}; echo "[exit status $?]"`
   await tmux('new-session', '-d', '-x', String(options.width ?? 100), '-y', String(options.height ?? 30), command, ';', 'set-option', '-w', 'remain-on-exit', 'on')
 
   const screen = async () => (await tmux('capture-pane', '-p')).stdout.replace(/ +$/gm, '').replace(/\n+$/, '')
@@ -70,11 +72,8 @@ export async function startTerminal(
       }, timeoutMs),
     exited: (timeoutMs = 15_000) =>
       poll('the program to exit', async () => {
-        const [dead, status, signal] = (await tmux('display-message', '-p', '#{pane_dead}:#{pane_dead_status}:#{pane_dead_signal}')).stdout.trim().split(':')
-        if (dead !== '1') return undefined
-        if (signal !== '') throw new Error(`the program was killed by signal ${signal}; the screen:\n${await screen()}`)
-        // tmux may see the terminal close a moment before it learns the exit status.
-        return status === '' ? undefined : Number(status)
+        const status = /^\[exit status (\d+)\]$/m.exec(await screen())?.[1]
+        return status === undefined ? undefined : Number(status)
       }, timeoutMs),
     close: async () => {
       await tmux('kill-server').catch(() => {})
