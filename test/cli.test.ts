@@ -1,20 +1,25 @@
-/** `npm start`: the CLI spawned with piped stdin, as a user would pipe messages into it. */
+/** `promptline chat` (what `npm start` runs): the CLI spawned with piped stdin, as a user would pipe messages into it. */
+import { readFileSync } from 'node:fs'
 import { describe, expect, it } from 'vitest'
 import { runNode, type RunOptions } from './helpers/run-node.js'
 import { useFakeOpenAI } from './helpers/pipeline-openai.js'
 
-/** The CLI offline: OpenAI settings from the developer's environment must not leak in. */
+/** `promptline chat` offline: OpenAI and Redis settings from the developer's environment must not leak in. */
 function cli(args: string[], input: string, env: RunOptions['env'] = {}) {
+  return promptline(['chat', ...args], input, env)
+}
+
+function promptline(args: string[], input = '', env: RunOptions['env'] = {}) {
   return runNode('src/cli.ts', args, {
     input,
-    env: { OPENAI_API_KEY: undefined, OPENAI_BASE_URL: undefined, ...env },
+    env: { OPENAI_API_KEY: undefined, OPENAI_BASE_URL: undefined, REDIS_URL: undefined, ...env },
   })
 }
 
 const lines = (text: string) => text.split('\n').filter((line) => line.length > 0)
 
 // Each case spawns a node process (under a second alone, slower side by side on a small CI machine).
-describe.concurrent('npm start (offline, piped stdin)', { timeout: 60_000 }, () => {
+describe.concurrent('promptline chat (offline, piped stdin)', { timeout: 60_000 }, () => {
   it('chats one message a line, remembers the name across turns, and exits 0 at the end of input', async () => {
     const { code, stdout, stderr } = await cli([], "Hi, I'm Alice\nWhat is my name?\n")
     expect(stderr).toBe('')
@@ -96,10 +101,11 @@ describe.concurrent('npm start (offline, piped stdin)', { timeout: 60_000 }, () 
   })
 
   it('--session names the session; /clear deletes it; bad commands are reported and the chat goes on', async () => {
-    const input = ["I'm Dana", '/fork', '/fork bob', '/nope', '/clear', '/history', 'who am i'].join('\n')
+    const input = ["I'm Dana", '/fork', '/session', '/fork bob', '/nope', '/clear', '/history', 'who am i'].join('\n')
     const { code, stdout, stderr } = await cli(['--session', 'bob'], input)
     expect(lines(stderr)).toEqual([
-      'error: Expected `/fork <id>` to be a non-empty string, got `""`.',
+      'usage: /fork <id>',
+      'usage: /session <id>',
       'error: Session `bob` already exists',
       'unknown command /nope. Commands: /history, /sessions, /session <id>, /fork <id>, /clear, /help, /exit',
     ])
@@ -129,23 +135,36 @@ describe.concurrent('npm start (offline, piped stdin)', { timeout: 60_000 }, () 
 
   it('--help prints the usage and exits 0', async () => {
     const { code, stdout } = await cli(['--help'], '')
-    expect(stdout).toMatch(/^Usage: npm start -- \[options\]/)
-    for (const flag of ['--session <id>', '--max-messages <n>', '--max-tokens <n>', '--system <text>', '--trace', '--model <name>', '--base-url <url>', '--help']) {
-      expect(stdout).toContain(flag)
-    }
+    expect(stdout).toMatch(/^Usage: promptline chat \[options\]/)
+    const flags = ['--session <id>', '--provider <name>', '--max-messages <n>', '--max-tokens <n>', '--system <text>', '--trace', '--model <name>', '--base-url <url>', '--redis <url>', '--prefix <prefix>', '--debug', '--help']
+    for (const flag of flags) expect(stdout).toContain(flag)
+    expect(code).toBe(0)
+  })
+
+  it('--provider mock stays offline even when OpenAI is configured in the environment', async () => {
+    const { code, stdout, stderr } = await cli(['--provider', 'mock'], "I'm Eve\n", { OPENAI_BASE_URL: 'http://127.0.0.1:9/v1' })
+    expect(stderr).toBe('')
+    expect(lines(stdout)).toEqual(["assistant> Nice to meet you, Eve! I'll remember that."])
     expect(code).toBe(0)
   })
 
   it.each([
-    [['--nope'], 'promptline: unknown option --nope'],
-    [['hello'], 'promptline: unexpected argument "hello"'],
-    [['--max-messages', '0'], 'promptline: --max-messages must be a positive integer, got "0"'],
-    [['--max-messages', '2.5'], 'promptline: --max-messages must be a positive integer, got "2.5"'],
-    [['--max-tokens', 'lots'], 'promptline: --max-tokens must be a positive integer, got "lots"'],
-    [['--session'], 'promptline: --session needs a value'],
-    [['--session', ''], 'promptline: --session must be a non-empty id of at most 512 bytes, got ""'],
-    [['--trace=yes'], 'promptline: --trace does not take a value'],
-    [['--base-url', 'not a url'], 'promptline: --base-url must be a URL'],
+    [['--nope'], 'promptline chat: unknown option --nope'],
+    [['hello'], 'promptline chat: unexpected argument "hello"'],
+    [['--max-messages', '0'], 'promptline chat: --max-messages must be a positive integer, got "0"'],
+    [['--max-messages', '2.5'], 'promptline chat: --max-messages must be a positive integer, got "2.5"'],
+    [['--max-tokens', 'lots'], 'promptline chat: --max-tokens must be a positive integer, got "lots"'],
+    [['--session'], 'promptline chat: --session needs a value'],
+    [['--session', ''], 'promptline chat: --session must be a non-empty id of at most 512 bytes, got ""'],
+    [['--trace=yes'], 'promptline chat: --trace does not take a value'],
+    [['--base-url', 'not a url'], 'promptline chat: --base-url must be a URL'],
+    [['--provider', 'gemini'], 'promptline chat: --provider must be one of mock, openai, anthropic, got "gemini"'],
+    [['--provider', 'openai'], 'promptline chat: --provider openai needs OPENAI_API_KEY'],
+    [['--provider', 'anthropic'], 'promptline chat: --provider anthropic needs ANTHROPIC_API_KEY'],
+    [['--provider', 'mock', '--base-url', 'http://localhost:1/v1'], 'promptline chat: --base-url is for --provider openai or anthropic, not mock'],
+    [['--redis', 'localhost:6379'], 'promptline chat: --redis must be a redis:// or rediss:// URL, got "localhost:6379"'],
+    [['--prefix', 'chat'], 'promptline chat: --prefix needs --redis (or REDIS_URL)'],
+    [['--sesion', 'x'], 'promptline chat: unknown option --sesion (did you mean --session?)'],
   ])('bad flags %j: a clear message on stderr and exit code 2', async (args, message) => {
     const { code, stdout, stderr } = await cli(args, 'Hi\n')
     expect(stdout).toBe('')
@@ -155,7 +174,65 @@ describe.concurrent('npm start (offline, piped stdin)', { timeout: 60_000 }, () 
   })
 })
 
-describe('npm start with OPENAI_BASE_URL (a fake OpenAI server)', { timeout: 60_000 }, () => {
+describe.concurrent('promptline: the command itself', { timeout: 60_000 }, () => {
+  it('--help lists the commands and exits 0; no command prints it to stderr and exits 2', async () => {
+    const help = await promptline(['--help'])
+    expect(help.stdout).toMatch(/^Usage: promptline <command> \[options\]/)
+    for (const text of ['chat', 'sessions <command>', '--version', 'NO_COLOR']) expect(help.stdout).toContain(text)
+    expect(help.code).toBe(0)
+    const none = await promptline([])
+    expect(none.stdout).toBe('')
+    expect(none.stderr).toBe(help.stdout)
+    expect(none.code).toBe(2)
+  })
+
+  it('--version prints the version of package.json', async () => {
+    const { version } = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version: string }
+    const { code, stdout } = await promptline(['--version'])
+    expect(stdout).toBe(`${version}\n`)
+    expect(code).toBe(0)
+  })
+
+  it('"help sessions" is "sessions --help"', async () => {
+    const [viaHelp, viaFlag] = await Promise.all([promptline(['help', 'sessions']), promptline(['sessions', '--help'])])
+    expect(viaHelp.stdout).toBe(viaFlag.stdout)
+    expect(viaHelp.stdout).toMatch(/^Usage: promptline sessions <command>/)
+    expect(viaHelp.code).toBe(0)
+  })
+
+  it('colours only when asked: FORCE_COLOR colours piped output, NO_COLOR wins over it', async () => {
+    const forced = await promptline(['chat'], 'Hi\n', { NO_COLOR: undefined, FORCE_COLOR: '1' })
+    expect(forced.stdout).toContain('\x1b[32massistant> ')
+    const both = await promptline(['chat'], 'Hi\n', { NO_COLOR: '1', FORCE_COLOR: '1' })
+    expect(both.stdout).not.toContain('\x1b[')
+    expect(both.stdout).toMatch(/^assistant> /)
+  })
+
+  it('--debug adds the stack, with its causes, to the one error line', async () => {
+    const plain = await promptline(['sessions', 'list', '--redis', 'redis://127.0.0.1:1'])
+    expect(lines(plain.stderr)).toEqual(['promptline sessions: cannot reach Redis at redis://127.0.0.1:1: connect ECONNREFUSED 127.0.0.1:1'])
+    const debug = await promptline(['sessions', 'list', '--redis', 'redis://127.0.0.1:1', '--debug'])
+    const [first, ...stack] = lines(debug.stderr)
+    expect(first).toBe(lines(plain.stderr)[0])
+    expect(stack[0]).toMatch(/^CommandError: cannot reach Redis/)
+    expect(stack.some((line) => /^\s+at /.test(line))).toBe(true)
+    expect(stack.some((line) => /MaxRetriesPerRequestError|max retries per request/i.test(line))).toBe(true)
+    expect(debug.code).toBe(1)
+  })
+
+  it.each([
+    [['chta'], 'promptline: unknown command "chta" (did you mean "chat"?)'],
+    [['--trace'], 'promptline: unknown option --trace (options go after the command, e.g. promptline chat --trace)'],
+    [['sessions', 'lsit'], 'promptline sessions: unknown command "sessions lsit" (did you mean "sessions list"?)'],
+  ])('%j: one line naming the mistake, and exit code 2', async (args, message) => {
+    const { code, stdout, stderr } = await promptline(args)
+    expect(stdout).toBe('')
+    expect(lines(stderr)).toEqual([message, 'Run with --help for usage.'])
+    expect(code).toBe(2)
+  })
+})
+
+describe('promptline chat with OPENAI_BASE_URL (a fake OpenAI server)', { timeout: 60_000 }, () => {
   const server = useFakeOpenAI()
 
   it('streams replies from the server, sends the history, and prices the model it reports', async () => {

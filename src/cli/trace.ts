@@ -3,11 +3,15 @@ import type { Pipeline } from '../pipeline.js'
 import type { Message, StateStore } from '../types.js'
 import { named } from '../compose.js'
 import { pinnedCount } from '../messages.js'
+import { AbortError } from '../errors.js'
+
+type Outcome = 'ok' | 'failed' | 'interrupted' | 'timed out'
 
 interface Timing {
   name: string
   durationMs: number | undefined
-  failed: boolean
+  /** How the middleware ended: an abort (Ctrl-C, the deadline) is no failure of its own. */
+  outcome: Outcome
 }
 
 /** What `--trace` prints after each turn, gathered from the pipeline's events and one middleware. */
@@ -32,12 +36,12 @@ export class TurnTracer {
       this.#saved = undefined
       this.#untrimmed = []
     })
-    pipe.on('middleware:start', ({ name }) => this.#timings.push({ name, durationMs: undefined, failed: false }))
+    pipe.on('middleware:start', ({ name }) => this.#timings.push({ name, durationMs: undefined, outcome: 'ok' }))
     pipe.on('middleware:end', ({ name, durationMs, error }) => {
       const timing = this.#timings.find((t) => t.name === name)
       if (timing === undefined) return
       timing.durationMs = durationMs
-      timing.failed = error !== undefined
+      timing.outcome = outcomeOf(error)
     })
     pipe.on('state:loaded', ({ count, last }) => (this.#loaded = { count, last }))
     pipe.on('state:saved', ({ count, storedLength, attempts }) => (this.#saved = { count, storedLength, attempts }))
@@ -102,7 +106,7 @@ export class TurnTracer {
         if (timing.durationMs === undefined) return `${timing.name} (running)`
         const inner = timings[i + 1]?.durationMs ?? 0
         const own = Math.max(0, timing.durationMs - inner)
-        return `${timing.name} ${own.toFixed(2)}/${timing.durationMs.toFixed(2)}${timing.failed ? ' (failed)' : ''}`
+        return `${timing.name} ${own.toFixed(2)}/${timing.durationMs.toFixed(2)}${timing.outcome === 'ok' ? '' : ` (${timing.outcome})`}`
       })
       .join(', ')
   }
@@ -125,4 +129,12 @@ export async function printHistory(store: StateStore, sessionId: string, write: 
   }
   write(`session "${sessionId}", ${messages.length} stored message(s):`)
   for (const [i, message] of messages.entries()) write(`  ${i + 1}. ${preview(message, 72)}`)
+}
+
+/** An abort of the turn (the user's Ctrl-C or the deadline) is no failure of the middleware it stopped. */
+export function outcomeOf(error: unknown): Outcome {
+  if (error === undefined) return 'ok'
+  if (!(error instanceof AbortError || (error instanceof Error && error.name === 'AbortError'))) return 'failed'
+  const cause = (error as Error).cause
+  return cause instanceof Error && cause.name === 'TimeoutError' ? 'timed out' : 'interrupted'
 }

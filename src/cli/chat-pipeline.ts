@@ -1,0 +1,23 @@
+/**
+ * How `promptline chat` builds its pipeline: the one place that turns the command
+ * line into `PipelineOptions`.
+ */
+import { Pipeline, type PipelineOptions } from '../pipeline.js'
+import { isKnownChatModel } from '../tokens.js'
+import type { Provider, StateStore } from '../types.js'
+import { DEFAULT_MODEL, type CliOptions } from './args.js'
+
+export function createChatPipeline(options: CliOptions, provider: Provider, store: StateStore): Pipeline {
+  return new Pipeline(pipelineOptions(options, provider, store))
+}
+
+function pipelineOptions(options: CliOptions, provider: Provider, store: StateStore): PipelineOptions {
+  const tokenModel = isKnownChatModel(options.model) ? options.model : DEFAULT_MODEL
+  return {
+    provider,
+    store,
+    ...(options.system === undefined ? {} : { systemPrompt: options.system }),
+    ...(options.maxMessages === undefined ? {} : { contextWindow: { maxMessages: options.maxMessages } }),
+    ...(options.maxTokens === undefined ? {} : { tokenLimit: { maxTokens: options.maxTokens, model: tokenModel } }),
+  }
+}
