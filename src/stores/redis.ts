@@ -80,7 +80,7 @@ export interface RedisSessionKeys {
   messages: string
   /** A hash `{ v: <version> }`, bumped by every write. */
   meta: string
-  /** A sorted set of the newest append idempotency keys (at most 100). */
+  /** A sorted set of the newest append idempotency keys (100, and up to 9 more between trims). */
   idempotency: string
 }
 
@@ -112,11 +112,12 @@ function reconnectDelay(attempt: number): number {
 const IDEMPOTENCY_WINDOW = 100
 
 // ---------------------------------------------------------------------------
-// Lua scripts. Each one decides everything before its first write: it checks
-// the types of its keys and the values it will use (the meta version), so a
-// corrupt key is reported as corruption and never leaves a half-done write
-// behind (Redis does not roll a failing script back). `save` instead replaces
-// whatever is there, which is how a corrupt session is repaired.
+// Lua scripts. None leaves a half-done write behind a corrupt key (Redis does
+// not roll a failing script back): each checks the types of its keys and the
+// values it will use (the meta version) before its first write, or, in
+// `append`, takes its one early write back before it reports the corruption.
+// `save` instead replaces whatever is there, which is how a corrupt session is
+// repaired. A load is no script at all (see `RedisStore#readTail`).
 //
 // Every script starts with a `#!lua` shebang (Redis 7): Redis then refuses a
 // writing script up front while used memory is above `maxmemory` (without it, a
@@ -146,11 +147,16 @@ end
 local function valid_version(v)
   return v == false or (string.match(v, '^%-?%d+$') ~= nil and #v <= 18)
 end
-local function check_version(key)
-  local v = redis.call('HGET', key, 'v')
+local function check_version(key, v)
   if not valid_version(v) then
     return redis.error_reply('PLCORRUPT the meta key \`' .. key .. '\` holds version ' .. string.format('%q', string.sub(v, 1, 40)) .. ', expected an integer')
   end
+end
+local function failed(reply)
+  return type(reply) == 'table' and reply['err'] ~= nil
+end
+local function wrong(key, want, what)
+  return redis.error_reply('PLCORRUPT the ' .. what .. ' key \`' .. key .. '\` holds a ' .. redis.call('TYPE', key)['ok'] .. ', expected a ' .. want)
 end
 local function push(key, list, from, to)
   local len = 0
@@ -169,50 +175,57 @@ end
 `
 
 /**
- * KEYS: msgs, meta, idem. ARGV: first index ('0' = all, '-N' = the newest N), ttl
- * ('0' = none). Returns { length, entries }. Numbers stay strings: Lua would print
- * large ones in exponent notation.
- */
-const LOAD = script('allow-oom', `${LUA_PRELUDE}
-local err = check(KEYS[1], 'list', 'messages') or check(KEYS[2], 'hash', 'meta')
-if err then return err end
-err = check_version(KEYS[2])
-if err then return err end
-local len = redis.call('LLEN', KEYS[1])
-local items = redis.call('LRANGE', KEYS[1], ARGV[1], -1)
-touch(ARGV[2], KEYS[1], KEYS[2], KEYS[3])
-return { len, items }
-`)
-
-/**
  * KEYS: msgs, meta, idem. ARGV: ttl, max (0 = none), idempotency key ('' = none),
  * sync ('1': a repeated append still writes, see below), then one JSON entry per
  * message. Returns the new length. The messages, the version and the idempotency
- * record are written together, after every check.
+ * record are written together, or nothing is.
+ *
+ * Cheap on the server, since it runs on every turn: no `TYPE` calls and no
+ * separate duplicate check. The commands it needs anyway find a key of the wrong
+ * type (through `pcall`): `HGET` of the version, then `ZADD NX` of the
+ * idempotency key, which both records the key and says whether it was already
+ * there, then `RPUSH`. If the `RPUSH` fails, the `ZADD` is taken back before the
+ * script reports the corruption (the script is atomic: no client saw it). Only
+ * then does it ask `TYPE`, to say what the key holds.
  */
 const APPEND = script('', `${LUA_PRELUDE}
-local err = check(KEYS[1], 'list', 'messages') or check(KEYS[2], 'hash', 'meta') or check(KEYS[3], 'zset', 'idempotency')
-if err then return err end
-err = check_version(KEYS[2])
-if err then return err end
 local ttl = ARGV[1]
 local max = tonumber(ARGV[2])
 local key = ARGV[3]
 local n = #ARGV
-if n < 5 or (key ~= '' and redis.call('ZSCORE', KEYS[3], key)) then
+local version = redis.pcall('HGET', KEYS[2], 'v')
+if failed(version) then return wrong(KEYS[2], 'hash', 'meta') end
+local err = check_version(KEYS[2], version)
+if err then return err end
+local v = (tonumber(version) or 0) + 1
+-- Remembering the key is also the duplicate check: ZADD NX adds nothing for a key it has.
+local fresh = 1
+if key ~= '' then
+  fresh = redis.pcall('ZADD', KEYS[3], 'NX', v, key)
+  if failed(fresh) then return wrong(KEYS[3], 'zset', 'idempotency') end
+end
+if n < 5 or fresh == 0 then
+  -- An append of nothing remembers nothing.
+  if fresh == 1 and key ~= '' then redis.call('ZREM', KEYS[3], key) end
+  local len = redis.pcall('LLEN', KEYS[1])
+  if failed(len) then return wrong(KEYS[1], 'list', 'messages') end
   -- With \`wait\`, the client WAITs after this call. WAIT covers the writes of
   -- this connection only, so a repeat of an append whose reply was lost (sent
   -- again on a new connection) writes a no-op that replicates after the original.
   if ARGV[4] == '1' and key ~= '' then redis.call('HINCRBY', KEYS[2], 'v', 0) end
   touch(ttl, KEYS[1], KEYS[2], KEYS[3])
-  return redis.call('LLEN', KEYS[1])
+  return len
 end
-local v = redis.call('HINCRBY', KEYS[2], 'v', 1)
-local len = push(KEYS[1], ARGV, 5, n)
-if key ~= '' then
-  redis.call('ZADD', KEYS[3], v, key)
-  redis.call('ZREMRANGEBYRANK', KEYS[3], 0, -${IDEMPOTENCY_WINDOW + 1})
+local len = redis.pcall('RPUSH', KEYS[1], unpack(ARGV, 5, math.min(n, 1004)))
+if failed(len) then
+  -- Nothing of this append may stay: take the key back (the script is atomic, no one saw it).
+  if key ~= '' then redis.call('ZREM', KEYS[3], key) end
+  return wrong(KEYS[1], 'list', 'messages')
 end
+if n > 1004 then len = push(KEYS[1], ARGV, 1005, n) end
+redis.call('HINCRBY', KEYS[2], 'v', 1)
+-- Trimmed every 10th version: the newest ${IDEMPOTENCY_WINDOW} keys are always kept, at most 9 more.
+if key ~= '' and v % 10 == 0 then redis.call('ZREMRANGEBYRANK', KEYS[3], 0, -${IDEMPOTENCY_WINDOW + 1}) end
 if max > 0 and len > max then
   redis.call('LTRIM', KEYS[1], -max, -1)
   len = max
@@ -385,8 +398,8 @@ function replyMessage(error: unknown): string {
  * A `StateStore` on Redis or Redis Cluster (ioredis). One list per session (one
  * JSON entry per message) plus a small meta hash and a bounded set of recent
  * idempotency keys, all under one Cluster hash tag. Every call is one round trip
- * (one `EVALSHA` or one plain command), except `list` and a cross-slot `fork` on
- * a Cluster.
+ * (one `EVALSHA`, one plain command, or for `load` one pipeline of plain
+ * commands), except `list` and a cross-slot `fork` on a Cluster.
  *
  * - `append` is one atomic script: push, cap at `maxMessages`, bump the version,
  *   remember the idempotency key, refresh the TTL.
@@ -518,14 +531,10 @@ export class RedisStore implements StateStore {
       signal = signalOption(options.signal)
     }
     const tag = this.#tag(sessionId)
-    const args = [LOAD.sha, 3, tag + MSGS, tag + META, tag + IDEM, first, this.#ttl]
-    const reply = (await this.#run('load', sessionId, LOAD, args, { signal })) as [
-      number | string,
-      string[],
-    ]
-    const entries = reply[1]
+    const reply = await this.#command('load', sessionId, () => this.#readTail(tag, first), { signal })
+    const { entries, length } = await this.#checkTail(sessionId, tag, reply)
     const count = entries.length
-    const start = Number(reply[0]) - count
+    const start = length - count
     const messages = new Array<Message>(count)
     for (let i = 0; i < count; i++) {
       let value: unknown
@@ -704,6 +713,50 @@ export class RedisStore implements StateStore {
     this.#closing.abort(new StoreClosedError('RedisStore'))
   }
 
+  /**
+   * A load in one round trip without a script: `LLEN`, `LRANGE` of the tail and
+   * `HGET` of the version (plus the TTL refresh) in one pipeline. Plain commands
+   * cost Redis a fraction of a script, which copies every entry into Lua and
+   * back. Not a `MULTI`: Redis refuses every command queued in a transaction
+   * while it is out of memory, and reading a history must work then. The tail
+   * is one `LRANGE`, so it is always a consistent snapshot; the length only
+   * numbers a corrupt entry (Redis runs one connection's pipelined commands back
+   * to back, but does not promise that no other client's write lands between
+   * them, so that number can be off by what such a write added or trimmed).
+   * A key of the wrong type fails its command (WRONGTYPE), which `#checkTail`
+   * reports as corruption.
+   */
+  #readTail(tag: string, first: string): Promise<LoadReply | null> {
+    const batch = this.client.pipeline().llen(tag + MSGS).lrange(tag + MSGS, first, -1).hget(tag + META, 'v')
+    if (this.ttlSeconds !== undefined) batch.expire(tag + MSGS, this.#ttl).expire(tag + META, this.#ttl).expire(tag + IDEM, this.#ttl)
+    return batch.exec()
+  }
+
+  /** The entries of a load's reply, once its keys' types and version are known to be sound. */
+  async #checkTail(sessionId: string, tag: string, reply: LoadReply | null): Promise<{ entries: string[]; length: number }> {
+    if (reply === null) throw this.#translate('load', sessionId, new Error('Connection is closed.'))
+    const [length, range, version] = reply
+    // Checked in the order the scripts check them: messages, then meta.
+    for (const [result, key, want, what] of [
+      [length, tag + MSGS, 'list', 'messages'],
+      [range, tag + MSGS, 'list', 'messages'],
+      [version, tag + META, 'hash', 'meta'],
+    ] as const) {
+      const error = result?.[0]
+      if (error === null || error === undefined) continue
+      if (!replyMessage(error).startsWith('WRONGTYPE')) throw this.#translate('load', sessionId, error)
+      // Only on corruption: one more round trip, to say what the key holds.
+      const held = await this.#command('load', sessionId, () => this.client.type(key)).catch(() => 'value of another type')
+      throw new StateCorruptError(sessionId, undefined, `the ${what} key \`${key}\` holds a ${held}, expected a ${want}`, { cause: error })
+    }
+    for (const result of reply.slice(3)) if (result?.[0] != null) throw this.#translate('load', sessionId, result[0])
+    const v = version?.[1]
+    if (v !== null && v !== undefined && !VERSION.test(String(v))) {
+      throw new StateCorruptError(sessionId, undefined, `the meta key \`${tag + META}\` holds version ${JSON.stringify(String(v).slice(0, 40))}, expected an integer`)
+    }
+    return { entries: range?.[1] as string[], length: Number(length?.[1]) }
+  }
+
   #tag(sessionId: string): string {
     return `${this.prefix}:{${encodeSessionId(sessionId)}`
   }
@@ -816,6 +869,12 @@ export class RedisStore implements StateStore {
     return new RedisStoreError(operation, this.#address(sessionId), code, what, { cause: error })
   }
 }
+
+/** What ioredis' `exec()` gives for a load's pipeline: `[error, result]` per command. */
+type LoadReply = ([Error | null, unknown] | undefined)[]
+
+/** A meta version as the scripts accept it (`valid_version`): an integer of at most 18 characters. */
+const VERSION = /^-?\d{1,17}$|^\d{18}$/
 
 interface RunOptions {
   /** A write: followed by WAIT when the store has `wait`. */
