@@ -81,4 +81,44 @@ export function settleBy(promise: Promise<unknown>, signal: AbortSignal | undefi
   })
 }
 
+/**
+ * A turn's deadline: one timer that, after `ms`, calls `onExpire` with a
+ * `TimeoutError`. Its own AbortSignal is made only when asked for (rarely: a
+ * streamed turn cut short by its caller waits for its partial save until the
+ * deadline), since creating one on every turn costs more than the timer.
+ */
+export class Deadline {
+  readonly #ms: number
+  readonly #timer: NodeJS.Timeout
+  #reason: DOMException | undefined
+  #controller: AbortController | undefined
+
+  constructor(ms: number, onExpire: (reason: DOMException) => void) {
+    this.#ms = ms
+    this.#timer = setTimeout(() => {
+      const reason = new DOMException(`timed out after ${this.#ms} ms`, 'TimeoutError')
+      this.#reason = reason
+      this.#controller?.abort(reason)
+      onExpire(reason)
+    }, ms)
+  }
+
+  get expired(): boolean {
+    return this.#reason !== undefined
+  }
+
+  /** Aborts when the deadline passes (already aborted if it has). */
+  get signal(): AbortSignal {
+    if (this.#controller === undefined) {
+      this.#controller = new AbortController()
+      if (this.#reason !== undefined) this.#controller.abort(this.#reason)
+    }
+    return this.#controller.signal
+  }
+
+  clear(): void {
+    clearTimeout(this.#timer)
+  }
+}
+
 function ignore(): void {}

@@ -7,7 +7,7 @@ import { compose, named, type ComposeHooks } from './compose.js'
 import { PipelineEmitter } from './events.js'
 import { AbortError, PipelineClosedError, PromptlineError } from './errors.js'
 import { TurnContext } from './turn-context.js'
-import { raceSignal, settleBy } from './abort.js'
+import { Deadline, raceSignal, settleBy } from './abort.js'
 import { readTurn, type TurnInput } from './turn-input.js'
 import { MemoryStore } from './stores/memory.js'
 import { assertStore } from './stores/assert-store.js'
@@ -444,17 +444,9 @@ export class Pipeline extends PipelineEmitter {
       consumerSignal?.addEventListener('abort', abort)
     }
     const timeoutMs = this.#timeoutMs
-    // Aborted only by the deadline, unlike the turn's signal: a caller's abort may
-    // still let the turn store a partial reply, the deadline never waits for it.
-    const deadline = timeoutMs === false ? undefined : new AbortController()
-    const timer =
-      deadline === undefined
-        ? undefined
-        : setTimeout(() => {
-            const reason = new DOMException(`timed out after ${timeoutMs} ms`, 'TimeoutError')
-            deadline.abort(reason)
-            controller.abort(reason)
-          }, timeoutMs as number)
+    // Apart from the turn's signal: a caller's abort may still let the turn store a
+    // partial reply, the deadline never waits for it.
+    const deadline = timeoutMs === false ? undefined : new Deadline(timeoutMs, (reason) => controller.abort(reason))
     if (userSignal?.aborted) controller.abort(userSignal.reason)
     try {
       if (previous !== undefined) {
@@ -466,11 +458,11 @@ export class Pipeline extends PipelineEmitter {
           throw abortErrorOf(sessionId, controller.signal.reason)
         }
       }
-      return await this.#turn(sessionId, inputs, controller.signal, deadline?.signal, onDelta, release)
+      return await this.#turn(sessionId, inputs, controller.signal, deadline, onDelta, release)
     } finally {
       // Whatever failed on the way, the session's queue must move on.
       if (!released) release(previous ?? Promise.resolve())
-      if (timer !== undefined) clearTimeout(timer)
+      deadline?.clear()
       if (abort !== undefined) {
         userSignal?.removeEventListener('abort', abort)
         consumerSignal?.removeEventListener('abort', abort)
@@ -482,7 +474,7 @@ export class Pipeline extends PipelineEmitter {
     sessionId: string,
     inputs: Message[],
     signal: AbortSignal,
-    deadline: AbortSignal | undefined,
+    deadline: Deadline | undefined,
     onDelta: ((text: string) => void | Promise<void>) | undefined,
     release: (held: Promise<unknown>) => void,
   ): Promise<ExecuteResult> {
@@ -512,7 +504,7 @@ export class Pipeline extends PipelineEmitter {
       // Aborted by the caller after text arrived: the partial reply may be on its way
       // to the store (`saveOnAbort: 'partial'`), and the caller expects it stored once
       // the turn settles. Wait for it, but never past the deadline.
-      if (cutOff && streamed && deadline?.aborted !== true) cutOff = (await settleBy(running, deadline)) === 'released'
+      if (cutOff && streamed && deadline?.expired !== true) cutOff = (await settleBy(running, deadline?.signal)) === 'released'
       if (cutOff) throw turnAbortError(ctx)
       // A failed save (`onSaveError: 'warn'`) keeps the reply; an aborted chain that never tried to save does not.
       if (!ctx.saved && ctx.signal.aborted && !ctx.saveAttempted) throw turnAbortError(ctx)

@@ -1,5 +1,4 @@
 import { createHash } from 'node:crypto'
-import { setMaxListeners } from 'node:events'
 import { Redis, type Cluster } from 'ioredis'
 import type { AppendOptions, ListOptions, LoadOptions, Message, StateStore } from '../types.js'
 import { PromptlineError, SessionExistsError, SessionNotFoundError, StateCorruptError, StoreClosedError } from '../errors.js'
@@ -442,8 +441,13 @@ export class RedisStore implements StateStore {
   readonly maxMessages: number | undefined
   readonly wait: Readonly<RedisWaitOptions> | undefined
   readonly #ownsClient: boolean
-  /** Aborted by `close()`: calls still waiting for Redis then reject with `StoreClosedError`. */
-  readonly #closing = new AbortController()
+  /**
+   * The calls waiting for Redis: `close()` rejects them with `StoreClosedError`.
+   * A set rather than an AbortSignal that every call listens on: adding and
+   * removing an EventTarget listener costs more than the rest of a call's
+   * bookkeeping, twice per call, on every turn.
+   */
+  readonly #waiting = new Set<(reason: unknown) => void>()
   #lastConnectionError: unknown
   readonly #ttl: string
   readonly #max: string
@@ -491,8 +495,6 @@ export class RedisStore implements StateStore {
     this.wait = wait === undefined ? undefined : Object.freeze({ replicas: wait.replicas, timeoutMs: wait.timeoutMs })
     this.#ttl = String(ttlSeconds ?? 0)
     this.#max = String(maxMessages ?? 0)
-    // Every call in flight listens on it: many concurrent calls are normal, not a leak.
-    setMaxListeners(0, this.#closing.signal)
     this.#scanPattern = `${prefix.replace(/[*?[\]\\]/g, '\\$&')}:{*${MSGS}`
     if (typeof clientOrUrl === 'string') {
       const commandTimeout = Math.max(REDIS_CLIENT_OPTIONS.commandTimeout, (wait?.timeoutMs ?? 0) + 1_000)
@@ -710,7 +712,9 @@ export class RedisStore implements StateStore {
         if (waitForEnd) await withTimeout(ended, CLOSE_GRACE_MS)
       }
     }
-    this.#closing.abort(new StoreClosedError('RedisStore'))
+    const reason = new StoreClosedError('RedisStore')
+    for (const reject of this.#waiting) reject(reason)
+    this.#waiting.clear()
   }
 
   /**
@@ -784,7 +788,7 @@ export class RedisStore implements StateStore {
     const { signal } = options
     if (signal?.aborted) throw signal.reason
     try {
-      return await untilAborted(send(), this.#closing.signal, signal)
+      return await untilAborted(send(), this.#waiting, signal)
     } catch (error) {
       if (signal?.aborted && error === signal.reason) throw error
       throw this.#translate(operation, sessionId, error, options.other)
@@ -890,21 +894,26 @@ function signalOption(value: unknown): AbortSignal | undefined {
 }
 
 /**
- * `promise`, or a rejection with the reason of whichever signal aborts first.
- * The command itself goes on (Redis cannot be told to forget it): a write may
- * still land after the caller stopped waiting.
+ * `promise`, or a rejection with the reason of `signal` when it aborts, or of
+ * `close()`, which calls the rejecters in `waiting`. The command itself goes on
+ * (Redis cannot be told to forget it): a write may still land after the caller
+ * stopped waiting.
  */
-function untilAborted<T>(promise: Promise<T>, closing: AbortSignal, signal: AbortSignal | undefined): Promise<T> {
+function untilAborted<T>(promise: Promise<T>, waiting: Set<(reason: unknown) => void>, signal: AbortSignal | undefined): Promise<T> {
   return new Promise<T>((resolve, reject) => {
-    const onAbort = (event: Event) => {
+    const onAbort = () => {
       cleanup()
-      reject((event.target as AbortSignal).reason)
+      reject((signal as AbortSignal).reason)
+    }
+    const onClose = (reason: unknown) => {
+      cleanup()
+      reject(reason)
     }
     const cleanup = () => {
-      closing.removeEventListener('abort', onAbort)
+      waiting.delete(onClose)
       signal?.removeEventListener('abort', onAbort)
     }
-    closing.addEventListener('abort', onAbort)
+    waiting.add(onClose)
     signal?.addEventListener('abort', onAbort)
     promise.then(
       (value) => {
