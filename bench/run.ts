@@ -19,36 +19,25 @@ import { Redis } from 'ioredis'
 import * as gpt4o from 'gpt-tokenizer/model/gpt-4o'
 import { encodeChat, encode } from 'gpt-tokenizer/model/gpt-4o'
 import { createTokenCounter, TOKEN_CACHE_BYTES, type Tokenizer } from '../src/tokens.js'
-import { Pipeline } from '../src/pipeline.js'
-import { MockProvider } from '../src/providers/mock.js'
+import { PerformanceObserver } from 'node:perf_hooks'
 import { MemoryStore } from '../src/stores/memory.js'
 import { RedisStore } from '../src/stores/redis.js'
-import type { Message, StateStore } from '../src/types.js'
 import { hasRedisServer, startRedisServer, type RedisServer } from '../test/helpers/redis-server.js'
 import { measureImportCosts } from './import-cost.js'
+import { history, pipelineOn, rawTurn, WINDOW } from './turns.js'
+import { median } from './redis-stats.js'
+import { langchainRedisRows, multiProcessRows, serverCostRows, throughputRows } from './redis-scale.js'
+import { langchainTrimRows } from './langchain-trim.js'
 
 const quick = process.argv.includes('--quick')
 const tokensOnly = process.argv.includes('--tokens-only')
 const HISTORY_LENGTHS = [10, 1_000, 10_000]
-const WINDOW = 20
 const TURNS = quick ? 300 : 1_000
 const REDIS_TURNS = quick ? 200 : 500
 const WARMUP = quick ? 100 : 500
 const ROUNDS = quick ? 1 : 5
-
-const REPLY = 'Sure. Here is a short, friendly answer that is about as long as a typical chat reply.'
-
-function history(length: number): Message[] {
-  const messages: Message[] = []
-  for (let i = 0; i < length; i++) {
-    messages.push(
-      i % 2 === 0
-        ? { role: 'user', content: `Question ${i}: could you explain how the pipeline keeps state between turns?` }
-        : { role: 'assistant', content: `Answer ${i}: ${REPLY}` },
-    )
-  }
-  return messages
-}
+/** A/B rounds of the Redis turn rows: an even number, so each side goes first equally often. */
+const ROUNDS_AB = quick ? 2 : 10
 
 /**
  * Mean microseconds per call of `fn` over `count` sequential calls, after `warmup`
@@ -78,16 +67,6 @@ async function measure(
     rounds.push((total * 1000) / Math.max(count, 1))
   }
   return rounds.sort((a, b) => a - b)[Math.floor(ROUNDS / 2)] as number
-}
-
-function pipelineOn(store: StateStore): Pipeline {
-  return new Pipeline({
-    provider: new MockProvider({ reply: REPLY, model: 'gpt-4o-mini' }),
-    store,
-    systemPrompt: 'You are a helpful assistant.',
-    contextWindow: { maxMessages: WINDOW },
-    tokenLimit: { maxTokens: 8_000, model: 'gpt-4o' },
-  })
 }
 
 const rows: string[][] = []
@@ -123,6 +102,74 @@ async function memoryBench(): Promise<void> {
     ])
   }
   await pipe.shutdown()
+  await memorySharesBench(store)
+}
+
+/**
+ * Where a memory turn's time goes, at 1,000 stored messages, by A/B: the default
+ * turn against one without a deadline (`timeoutMs: false`: no timer, no deadline
+ * AbortController) and one without `tokenLimit` (no counting, no count-cache
+ * lookups), interleaved round by round (medians); the share of garbage collection
+ * from `PerformanceObserver` gc entries during the default turns; and what one
+ * AbortController with a listener added and removed costs on its own.
+ */
+async function memorySharesBench(store: MemoryStore): Promise<void> {
+  const variants = {
+    default: pipelineOn(store),
+    noDeadline: pipelineOn(store, { timeoutMs: false }),
+    noTokenLimit: pipelineOn(store, { tokenLimit: false }),
+  }
+  const base = history(1_000)
+  const times: Record<keyof typeof variants, number[]> = { default: [], noDeadline: [], noTokenLimit: [] }
+  let gcMs = 0
+  let defaultMs = 0
+  const observer = new PerformanceObserver((list) => {
+    for (const entry of list.getEntries()) gcMs += entry.duration
+  })
+  for (const [name, pipe] of Object.entries(variants)) {
+    await store.save(`share-${name}`, base)
+    for (let i = 0; i < WARMUP; i++) await pipe.execute(`share-${name}`, 'user', `warm-up ${i}`)
+  }
+  for (let round = 0; round < Math.max(ROUNDS, 3); round++) {
+    for (const [name, pipe] of Object.entries(variants) as [keyof typeof variants, typeof variants.default][]) {
+      const id = `share-${name}`
+      await store.save(id, base)
+      if (name === 'default') observer.observe({ entryTypes: ['gc'] })
+      const started = performance.now()
+      for (let i = 0; i < TURNS; i++) {
+        await pipe.execute(id, 'user', `Follow-up question number ${i}?`)
+        if ((i + 1) % 50 === 0) await store.save(id, base)
+      }
+      const elapsed = performance.now() - started
+      if (name === 'default') {
+        // Entries are delivered asynchronously: let them arrive before stopping.
+        await new Promise((resolve) => setTimeout(resolve, 10))
+        observer.disconnect()
+        defaultMs += elapsed
+      }
+      times[name].push((elapsed * 1000) / TURNS)
+    }
+  }
+  for (const pipe of Object.values(variants)) await pipe.shutdown()
+  const turn = median(times.default)
+  const noDeadline = median(times.noDeadline)
+  const noTokenLimit = median(times.noTokenLimit)
+  const share = (part: number) => `${((part / turn) * 100).toFixed(0)}% of the turn`
+  rows.push([`MemoryStore turn, default (A/B base for the next rows)`, '1000', fmt(turn), '1.00×'])
+  rows.push([`… without a deadline (timeoutMs: false): the deadline's timer and AbortController`, '1000', fmt(noDeadline), share(turn - noDeadline)])
+  rows.push([`… without tokenLimit: counting through the token cache`, '1000', fmt(noTokenLimit), share(turn - noTokenLimit)])
+  const gcShare = gcMs / defaultMs
+  rows.push([`… garbage collection during the default turns (PerformanceObserver gc)`, '1000', fmt(gcShare * turn), share(gcShare * turn)])
+  const controllers = quick ? 20_000 : 100_000
+  const onAbort = () => {}
+  const started = performance.now()
+  for (let i = 0; i < controllers; i++) {
+    const controller = new AbortController()
+    controller.signal.addEventListener('abort', onAbort)
+    controller.signal.removeEventListener('abort', onAbort)
+  }
+  const perController = ((performance.now() - started) * 1000) / controllers
+  rows.push([`… one AbortController with a listener added and removed, alone`, '—', fmt(perController), share(perController)])
 }
 
 const KB = 1024
@@ -305,14 +352,16 @@ async function tokenCacheBench(): Promise<void> {
 async function redisBench(url: string): Promise<void> {
   const client = new Redis(url, { lazyConnect: true })
   await client.connect()
-  // Round trips are counted on the client: server-side counters also count the
-  // commands a Lua script runs inside its one round trip.
+  // Round trips are counted on the client as writes to its socket: ioredis writes
+  // a pipeline in one write, and server-side counters would also count the
+  // commands of a pipeline or a script one by one.
   let sent = 0
-  const send = client.sendCommand.bind(client)
-  client.sendCommand = ((...args: Parameters<typeof send>) => {
+  const stream = (client as unknown as { stream: { write: (...args: unknown[]) => boolean } }).stream
+  const write = stream.write
+  stream.write = function (this: unknown, ...args: unknown[]) {
     sent++
-    return send(...args)
-  }) as typeof client.sendCommand
+    return write.apply(this, args)
+  }
   const store = new RedisStore(client, { prefix: `bench${Date.now()}` })
   const pipe = pipelineOn(store)
   await measure(0, WARMUP, (i) => pipe.execute('warm', 'user', `warm-up ${i}`))
@@ -326,45 +375,47 @@ async function redisBench(url: string): Promise<void> {
     for (let i = 0; i < length; i += 1000) {
       await client.rpush(rawKey, ...history(Math.min(1000, length - i)).map((m) => JSON.stringify(m)))
     }
-
-    // Floor: the two round trips any Redis-backed turn needs (read the tail, push the new pair).
-    const trimRaw = () => client.ltrim(rawKey, 0, length - 1)
-    const floor = await measure(REDIS_TURNS, WARMUP / 5, async (i) => {
-      const tail = await client.lrange(rawKey, -WINDOW, -1)
-      for (const entry of tail) JSON.parse(entry)
-      await client.rpush(rawKey, JSON.stringify({ role: 'user', content: `q${i}` }), JSON.stringify({ role: 'assistant', content: REPLY }))
-    }, trimRaw)
-    // What a store that reads the whole list each turn pays (LangChain.js's Redis history does).
-    const fullLoad = await measure(Math.max(20, REDIS_TURNS / 10), 5, async (i) => {
-      const all = await client.lrange(rawKey, 0, -1)
-      for (const entry of all) JSON.parse(entry)
-      await client.rpush(rawKey, JSON.stringify({ role: 'user', content: `q${i}` }))
-      await client.rpush(rawKey, JSON.stringify({ role: 'assistant', content: REPLY }))
-    }, trimRaw)
-
     const keys = store.keys(id)
-    let trims = 0
-    const trimSession = () => {
-      trims++
-      return client.ltrim(keys.messages, 0, length - 1)
-    }
-    const sentBefore = sent
-    let turns = 0
-    const perTurn = await measure(
-      REDIS_TURNS,
-      WARMUP / 5,
-      (i) => {
-        turns++
-        return pipe.execute(id, 'user', `Follow-up question number ${i}?`)
-      },
-      trimSession,
-    )
-    const commands = (sent - sentBefore - trims) / turns
+    // Untimed after every turn: both lists back to their starting length.
+    const trimRaw = () => client.ltrim(rawKey, 0, length - 1)
+    const trimSession = () => client.ltrim(keys.messages, 0, length - 1)
+    const floorTurn = (i: number) => rawTurn(client, rawKey, i)
+    const storeTurn = (i: number) => pipe.execute(id, 'user', `Follow-up question number ${i}?`)
 
-    rows.push(['raw ioredis floor: LRANGE -20 -1 + RPUSH', String(length), fmt(floor), '1.00×'])
-    rows.push(['raw ioredis whole-list load (LangChain-style)', String(length), fmt(fullLoad), ratio(fullLoad, floor)])
+    // A/B: rounds alternate the raw floor and the RedisStore turn (and which goes
+    // first), so both see the same machine load; the figure is each one's median round.
+    const floors: number[] = []
+    const turns: number[] = []
+    let roundTrips = 0
+    let counted = 0
+    for (let i = 0; i < WARMUP / 5; i++) {
+      await floorTurn(i)
+      await trimRaw()
+      await storeTurn(i)
+      await trimSession()
+    }
+    for (let round = 0; round < ROUNDS_AB; round++) {
+      for (const which of round % 2 === 0 ? ['floor', 'store'] : ['store', 'floor']) {
+        let total = 0
+        for (let i = 0; i < REDIS_TURNS; i++) {
+          const before = sent
+          const started = performance.now()
+          await (which === 'floor' ? floorTurn(i) : storeTurn(i))
+          total += performance.now() - started
+          if (which === 'store') {
+            roundTrips += sent - before
+            counted++
+          }
+          await (which === 'floor' ? trimRaw() : trimSession())
+        }
+        ;(which === 'floor' ? floors : turns).push((total * 1000) / REDIS_TURNS)
+      }
+    }
+    const floor = median(floors)
+    const perTurn = median(turns)
+    rows.push(['raw ioredis floor: LRANGE -20 -1 + RPUSH (A/B with the next row)', String(length), fmt(floor), '1.00×'])
     rows.push([
-      `RedisStore turn (window ${WINDOW}, token limit), ${commands.toFixed(2)} round trips/turn`,
+      `RedisStore turn (window ${WINDOW}, token limit), ${(roundTrips / counted).toFixed(2)} round trips/turn`,
       String(length),
       fmt(perTurn),
       `${ratio(perTurn, floor)} of floor`,
@@ -374,6 +425,17 @@ async function redisBench(url: string): Promise<void> {
   await pipe.shutdown()
   await store.close()
   client.disconnect()
+
+  // Redis' own cost per turn, then throughput, then LangChain's Redis history.
+  const cpuTurns = quick ? 1_000 : 5_000
+  rows.push(...(await serverCostRows(url, 1_000, cpuTurns, quick ? 1 : 3)))
+  rows.push(...(await serverCostRows(url, 1_000, cpuTurns, quick ? 1 : 3, 86_400)).filter((row) => row[0].includes('RedisStore')))
+  rows.push(...(await throughputRows(url, 200, 20, quick ? 1 : 5)))
+  rows.push(...(await multiProcessRows(url, 8, 200, quick ? 5 : 20)))
+  for (const length of HISTORY_LENGTHS) {
+    const count = length >= 10_000 ? (quick ? 3 : 20) : quick ? 50 : 200
+    rows.push(...(await langchainRedisRows(url, length, count, quick ? 1 : 3)))
+  }
 }
 
 async function main(): Promise<void> {
@@ -381,7 +443,11 @@ async function main(): Promise<void> {
     `promptline bench — node ${process.version}, ${quick ? 'quick' : 'full'} run: median of ${ROUNDS} rounds of ${TURNS} memory / ${REDIS_TURNS} Redis turns per row`,
   )
   encode('warm up the tokenizer')
-  if (!tokensOnly) await memoryBench()
+  if (!tokensOnly) {
+    await memoryBench()
+    // LangChain's trim is quadratic in the history: 10,000 messages take seconds a call.
+    rows.push(...(await langchainTrimRows(quick ? 1_000 : 10_000, quick ? 1 : 3)))
+  }
   await tokenizerStallBench()
   await tokenCacheBench()
 
