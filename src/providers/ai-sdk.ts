@@ -109,10 +109,11 @@ export class AISDKProvider implements Provider {
         call.throwIfAborted()
         call.startIdleTimer()
         const result = await raceSignal(Promise.resolve(this.#stream(this.#options(request, call))), call.signal)
-        if (!isRecord(result) || !(result.stream instanceof ReadableStream)) {
+        // By shape, not `instanceof`: a model may bring its own (polyfilled, other-realm) ReadableStream.
+        if (!isRecord(result) || !isRecord(result.stream) || typeof result.stream.getReader !== 'function') {
           throw new SyntaxError(`expected { stream: ReadableStream }, got ${typeName(isRecord(result) ? result.stream : result)}`)
         }
-        reader = (result.stream as ReadableStream<unknown>).getReader()
+        reader = (result.stream as unknown as ReadableStream<unknown>).getReader()
       } catch (error) {
         throw this.#error(error, call, 'request')
       } finally {

@@ -7,7 +7,7 @@
 import { inspect } from 'node:util'
 import { APICallError } from '@ai-sdk/provider'
 import { describe, expect, it } from 'vitest'
-import { AbortError, ProviderError } from '../../src/index.js'
+import { AbortError, FallbackProvider, ProviderError } from '../../src/index.js'
 import type { Message, ProviderChunk, ProviderResponse } from '../../src/index.js'
 import { AISDKProvider } from '../../src/providers/ai-sdk.js'
 import { generateResult, scriptedModel, streamParts, type MockVersion } from '../helpers/ai-sdk-models.js'
@@ -203,6 +203,21 @@ describe.each(VERSIONS)('AISDKProvider on a spec %s model', (version) => {
       expect(error.message).not.toContain('sk-SECRET')
       expect(error.cause).toBe(apiError)
     }
+  })
+
+  it('hands a 429 or 5xx over to the next provider behind a FallbackProvider, not a 400', async () => {
+    const primary = scriptedModel(version, { provider: 'anthropic.messages' })
+    const secondary = scriptedModel(version, { provider: 'openai.chat' })
+    const error = (statusCode: number) => new APICallError({ message: `HTTP ${statusCode}`, url: 'https://x', requestBodyValues: {}, statusCode })
+    primary.script({ reject: true, error: error(429) }, { reject: true, error: error(503) }, { reject: true, error: error(400) })
+    secondary.script({ text: 'From the secondary.' }, { text: 'Again.' })
+    const fallback = new FallbackProvider([new AISDKProvider(primary.model), new AISDKProvider(secondary.model)])
+    const first = await fallback.complete({ messages: [{ role: 'user', content: 'x' }] })
+    expect([first.provider, first.message.content]).toEqual(['openai.chat', 'From the secondary.'])
+    expect(doneOf(await collect(fallback.stream({ messages: [{ role: 'user', content: 'x' }] }))).provider).toBe('openai.chat')
+    const rejected = (await rejection(fallback.complete({ messages: [{ role: 'user', content: 'x' }] }))) as ProviderError
+    expect(rejected.status).toBe(400)
+    expect(secondary.calls).toHaveLength(2)
   })
 
   it('fails mid-stream on an error part, with the status it carries, after the deltas before it', async () => {
