@@ -63,7 +63,8 @@ export function toSpecPrompt(messages: readonly Message[], provider: string): Sp
           type: 'tool-result',
           toolCallId: id,
           toolName: toolNames.get(id) ?? m.name ?? '',
-          output: { type: 'text', value: m.content },
+          // A failed tool (Anthropic's `is_error`), as for AnthropicProvider.
+          output: { type: m.metadata?.isError === true ? 'error-text' : 'text', value: m.content },
         }
         const last = prompt.at(-1)
         if (last?.role === 'tool') last.content.push(part)

@@ -21,7 +21,7 @@ export type SpecToolResultPart = {
   type: 'tool-result'
   toolCallId: string
   toolName: string
-  output: { type: 'text'; value: string }
+  output: { type: 'text' | 'error-text'; value: string }
   providerOptions?: ProviderMetadata
 }
 

@@ -41,7 +41,7 @@ describe.each(VERSIONS)('AISDKProvider on a spec %s model', (version) => {
           ],
         },
         { role: 'tool', content: 'sunny', toolCallId: 'c1' },
-        { role: 'tool', content: 'rain', toolCallId: 'c2' },
+        { role: 'tool', content: 'no such city', toolCallId: 'c2', metadata: { isError: true } },
         { role: 'user', content: 'Thanks' },
       ],
       maxTokens: 100,
@@ -64,7 +64,7 @@ describe.each(VERSIONS)('AISDKProvider on a spec %s model', (version) => {
         role: 'tool',
         content: [
           { type: 'tool-result', toolCallId: 'c1', toolName: 'weather', output: { type: 'text', value: 'sunny' } },
-          { type: 'tool-result', toolCallId: 'c2', toolName: 'weather', output: { type: 'text', value: 'rain' } },
+          { type: 'tool-result', toolCallId: 'c2', toolName: 'weather', output: { type: 'error-text', value: 'no such city' } },
         ],
       },
       { role: 'user', content: [{ type: 'text', text: 'Thanks' }] },
