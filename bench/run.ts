@@ -28,6 +28,7 @@ import { history, pipelineOn, rawTurn, WINDOW } from './turns.js'
 import { median } from './redis-stats.js'
 import { langchainRedisRows, multiProcessRows, serverCostRows, throughputRows } from './redis-scale.js'
 import { langchainTrimRows } from './langchain-trim.js'
+import { measureEstimateCosts } from './estimate-usage.js'
 
 const quick = process.argv.includes('--quick')
 const tokensOnly = process.argv.includes('--tokens-only')
@@ -489,6 +490,21 @@ async function main(): Promise<void> {
     ]),
   ]
   console.log(`\n${importTable.map((row) => `| ${row.join(' | ')} |`).join('\n')}`)
+
+  // On the JavaScript measureImportCosts just built.
+  const estimates = measureEstimateCosts(quick ? 1 : 7)
+  const uncounted = estimates.find((cost) => cost.setting === 'false')
+  const estimateTable = [
+    ['first turn without provider usage', 'turn time', 'RSS added', 'time ratio'],
+    ['---', '---', '---', '---'],
+    ...estimates.map((cost) => [
+      `\`estimateUsage: ${cost.setting}\``,
+      `${cost.ms.toFixed(1)} ms`,
+      `${cost.rssMb.toFixed(1)} MB`,
+      uncounted === undefined ? '—' : `${ratio(cost.ms, uncounted.ms)} of false`,
+    ]),
+  ]
+  console.log(`\n${estimateTable.map((row) => `| ${row.join(' | ')} |`).join('\n')}`)
 }
 
 await main()
