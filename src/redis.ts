@@ -1,4 +1,8 @@
-// `promptline/redis`: the Redis store. Loads `ioredis` (an optional peer dependency).
+/**
+ * `promptline/redis`: the Redis store. Loads `ioredis` (an optional peer dependency).
+ *
+ * @module promptline/redis
+ */
 export {
   RedisStore,
   RedisStoreError,
@@ -7,4 +11,5 @@ export {
   type RedisSessionKeys,
   type RedisWaitOptions,
   type RedisFailureCode,
+  type RedisClient,
 } from './stores/redis.js'
