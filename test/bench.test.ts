@@ -40,7 +40,7 @@ describe('npm run bench -- --quick', () => {
       '… garbage collection during the default turns (PerformanceObserver gc) | 1000',
       '… one AbortController with a listener added and removed, alone | —',
     ]) {
-      expect(stdout).toMatch(new RegExp(`\\| ${escape(row)} \\| ${figure} \\| [\\d.]+(×|% of the turn) \\|`))
+      expect(stdout).toMatch(new RegExp(`\\| ${escape(row)} \\| ${figure} \\| -?[\\d.]+(×|% of the turn) \\|`))
     }
     expect(stdout).toMatch(new RegExp(String.raw`\| LangChain trimMessages \(strategy 'last', cached gpt-tokenizer counter\), 8000 tokens: keeps \d+ \| 1000 \| ${figure} \| \d+× of promptline \|`))
     expect(stdout).toMatch(new RegExp(String.raw`\| promptline token-truncation, same view and budget: keeps \d+ \| 1000 \| ${figure} \| 1\.00× \|`))
