@@ -37,6 +37,9 @@ const TURNS = quick ? 300 : 1_000
 const REDIS_TURNS = quick ? 200 : 500
 const WARMUP = quick ? 100 : 500
 const ROUNDS = quick ? 1 : 5
+/** Rounds of the memory turn's A/B shares, each variant for SHARE_TURNS turns per round. */
+const SHARE_ROUNDS = quick ? 3 : 15
+const SHARE_TURNS = quick ? 300 : 500
 /** A/B rounds of the Redis turn rows: an even number, so each side goes first equally often. */
 const ROUNDS_AB = quick ? 2 : 10
 
@@ -107,7 +110,7 @@ async function memoryBench(): Promise<void> {
 }
 
 /**
- * Where a memory turn's time goes, at 1,000 stored messages, by A/B: the default
+ * Where a memory turn's CPU time goes, at 1,000 stored messages, by A/B: the default
  * turn against one without a deadline (`timeoutMs: false`: no timer, no deadline
  * AbortController) and one without `tokenLimit` (no counting, no count-cache
  * lookups), interleaved round by round (medians); the share of garbage collection
@@ -131,24 +134,32 @@ async function memorySharesBench(store: MemoryStore): Promise<void> {
     await store.save(`share-${name}`, base)
     for (let i = 0; i < WARMUP; i++) await pipe.execute(`share-${name}`, 'user', `warm-up ${i}`)
   }
-  for (let round = 0; round < Math.max(ROUNDS, 3); round++) {
-    for (const [name, pipe] of Object.entries(variants) as [keyof typeof variants, typeof variants.default][]) {
+  for (let round = 0; round < SHARE_ROUNDS; round++) {
+    // Each round in another order, so no variant always runs first or last.
+    const order = Object.entries(variants) as [keyof typeof variants, typeof variants.default][]
+    for (let r = 0; r < round % 3; r++) order.push(order.shift() as (typeof order)[number])
+    for (const [name, pipe] of order) {
       const id = `share-${name}`
       await store.save(id, base)
       if (name === 'default') observer.observe({ entryTypes: ['gc'] })
+      // CPU time, not wall time: on a shared machine the wall clock also counts
+      // the time spent waiting for a core, which swamps differences this small.
+      const cpuBefore = process.cpuUsage()
       const started = performance.now()
-      for (let i = 0; i < TURNS; i++) {
+      for (let i = 0; i < SHARE_TURNS; i++) {
         await pipe.execute(id, 'user', `Follow-up question number ${i}?`)
         if ((i + 1) % 50 === 0) await store.save(id, base)
       }
-      const elapsed = performance.now() - started
+      const wall = performance.now() - started
+      const used = process.cpuUsage(cpuBefore)
+      const elapsed = (used.user + used.system) / 1000
       if (name === 'default') {
         // Entries are delivered asynchronously: let them arrive before stopping.
         await new Promise((resolve) => setTimeout(resolve, 10))
         observer.disconnect()
-        defaultMs += elapsed
+        defaultMs += wall
       }
-      times[name].push((elapsed * 1000) / TURNS)
+      times[name].push((elapsed * 1000) / SHARE_TURNS)
     }
   }
   for (const pipe of Object.values(variants)) await pipe.shutdown()
@@ -156,7 +167,7 @@ async function memorySharesBench(store: MemoryStore): Promise<void> {
   const noDeadline = median(times.noDeadline)
   const noTokenLimit = median(times.noTokenLimit)
   const share = (part: number) => `${((part / turn) * 100).toFixed(0)}% of the turn`
-  rows.push([`MemoryStore turn, default (A/B base for the next rows)`, '1000', fmt(turn), '1.00×'])
+  rows.push([`MemoryStore turn, default, CPU time (A/B base for the next rows)`, '1000', fmt(turn), '1.00×'])
   rows.push([`… without a deadline (timeoutMs: false): the deadline's timer and AbortController`, '1000', fmt(noDeadline), share(turn - noDeadline)])
   rows.push([`… without tokenLimit: counting through the token cache`, '1000', fmt(noTokenLimit), share(turn - noTokenLimit)])
   const gcShare = gcMs / defaultMs

@@ -34,7 +34,7 @@ describe('npm run bench -- --quick', () => {
       expect(stdout).toMatch(new RegExp(`\\| countAsync: worst stall counting 1 MB of ${input} \\([^|]*\\) \\| 1 MB \\| [\\d.]+ ms \\| [\\d.]+× \\|`))
     }
     for (const row of [
-      'MemoryStore turn, default (A/B base for the next rows) | 1000',
+      'MemoryStore turn, default, CPU time (A/B base for the next rows) | 1000',
       "… without a deadline (timeoutMs: false): the deadline's timer and AbortController | 1000",
       '… without tokenLimit: counting through the token cache | 1000',
       '… garbage collection during the default turns (PerformanceObserver gc) | 1000',
