@@ -749,24 +749,27 @@ export class RedisStore implements StateStore {
     if (reply === null) throw this.#translate('load', sessionId, new Error('Connection is closed.'))
     const [length, range, version] = reply
     // Checked in the order the scripts check them: messages, then meta.
-    for (const [result, key, want, what] of [
-      [length, tag + MSGS, 'list', 'messages'],
-      [range, tag + MSGS, 'list', 'messages'],
-      [version, tag + META, 'hash', 'meta'],
-    ] as const) {
-      const error = result?.[0]
-      if (error === null || error === undefined) continue
-      if (!replyMessage(error).startsWith('WRONGTYPE')) throw this.#translate('load', sessionId, error)
-      // Only on corruption: one more round trip, to say what the key holds.
-      const held = await this.#command('load', sessionId, () => this.client.type(key)).catch(() => 'value of another type')
-      throw new StateCorruptError(sessionId, undefined, `the ${what} key \`${key}\` holds a ${held}, expected a ${want}`, { cause: error })
+    const listError = length?.[0] ?? range?.[0]
+    if (listError) await this.#wrongType(sessionId, listError, tag + MSGS, 'list', 'messages')
+    const metaError = version?.[0]
+    if (metaError) await this.#wrongType(sessionId, metaError, tag + META, 'hash', 'meta')
+    for (let i = 3; i < reply.length; i++) {
+      const error = reply[i]?.[0]
+      if (error) throw this.#translate('load', sessionId, error)
     }
-    for (const result of reply.slice(3)) if (result?.[0] != null) throw this.#translate('load', sessionId, result[0])
     const v = version?.[1]
     if (v !== null && v !== undefined && !VERSION.test(String(v))) {
       throw new StateCorruptError(sessionId, undefined, `the meta key \`${tag + META}\` holds version ${JSON.stringify(String(v).slice(0, 40))}, expected an integer`)
     }
     return { entries: range?.[1] as string[], length: Number(length?.[1]) }
+  }
+
+  /** Rejects with the failure of a load's command: as corruption for a key of the wrong type. */
+  async #wrongType(sessionId: string, error: Error, key: string, want: string, what: string): Promise<never> {
+    if (!replyMessage(error).startsWith('WRONGTYPE')) throw this.#translate('load', sessionId, error)
+    // Only on corruption: one more round trip, to say what the key holds.
+    const held = await this.#command('load', sessionId, () => this.client.type(key)).catch(() => 'value of another type')
+    throw new StateCorruptError(sessionId, undefined, `the ${what} key \`${key}\` holds a ${held}, expected a ${want}`, { cause: error })
   }
 
   #tag(sessionId: string): string {
