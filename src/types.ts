@@ -78,6 +78,13 @@ export interface LoadOptions {
   /** Only the newest `last` messages (a positive integer). Omitted: the whole history. */
   last?: number | undefined
   /**
+   * Also (or, without `last`, only) the oldest `first` messages (a positive integer): with
+   * both, the head and the tail in order, each message once (the whole history when
+   * they overlap or touch). Optional for a store: one that implements it says so with
+   * `features.loadFirst`; `contextWindow.keepFirst` needs it and is refused otherwise.
+   */
+  first?: number | undefined
+  /**
    * The turn's signal: a store should stop waiting (and reject with the signal's
    * reason) once it aborts. The pipeline never waits past its deadline either way.
    */
@@ -125,6 +132,17 @@ export interface StateStore {
   length(sessionId: string): Promise<number>
   list(options?: ListOptions): AsyncIterable<string>
   close(): Promise<void>
+  /**
+   * Optional parts of the contract this store implements. A store without
+   * `features` implements only the methods above.
+   */
+  readonly features?: StoreFeatures | undefined
+}
+
+/** Optional parts of the `StateStore` contract (see `StateStore.features`). */
+export interface StoreFeatures {
+  /** `load` honours `{ first }` (and `{ first, last }` in one read). */
+  readonly loadFirst?: boolean | undefined
 }
 
 /** A tool the model may call. */

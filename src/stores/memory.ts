@@ -1,4 +1,4 @@
-import type { AppendOptions, ListOptions, LoadOptions, Message, StateStore } from '../types.js'
+import type { AppendOptions, ListOptions, LoadOptions, Message, StateStore, StoreFeatures } from '../types.js'
 import { SessionExistsError, SessionNotFoundError, StoreClosedError } from '../errors.js'
 import { copyMessage } from '../messages.js'
 import {
@@ -35,7 +35,7 @@ export interface MemoryStoreOptions {
 }
 
 const MEMORY_STORE_KEYS: readonly (keyof MemoryStoreOptions)[] = ['ttlMs', 'maxSessions', 'maxMessages']
-const LOAD_KEYS: readonly (keyof LoadOptions)[] = ['last', 'signal']
+const LOAD_KEYS: readonly (keyof LoadOptions)[] = ['last', 'first', 'signal']
 const APPEND_KEYS: readonly (keyof AppendOptions)[] = ['idempotencyKey', 'signal']
 const LIST_KEYS: readonly (keyof ListOptions)[] = ['limit']
 
@@ -105,6 +105,8 @@ export class MemoryStore implements StateStore {
   /** Last id (re-)inserted: touching it again needs no delete + set. */
   #newest: string | undefined
   #closed = false
+  /** `load({ first })` is implemented. */
+  readonly features: StoreFeatures = Object.freeze({ loadFirst: true })
 
   constructor(options: MemoryStoreOptions = {}) {
     assertOptionsObject(options, 'options')
@@ -125,6 +127,8 @@ export class MemoryStore implements StateStore {
     assertKnownKeys(options, LOAD_KEYS, 'options')
     const last = options?.last
     if (last !== undefined) assertPositiveInteger(last, 'last')
+    const first = options?.first
+    if (first !== undefined) assertPositiveInteger(first, 'first')
     assertSignal(options?.signal, 'signal')
     this.#assertOpen()
     // Nothing here waits, so an abort can only come first: then nothing is read.
@@ -132,6 +136,7 @@ export class MemoryStore implements StateStore {
     const session = this.#touch(sessionId)
     if (session === undefined) return []
     const { messages } = session
+    if (first !== undefined) return headAndTail(messages, session.head, first, last)
     const start = last === undefined ? session.head : Math.max(session.head, messages.length - last)
     return copyRange(messages, start)
   }
@@ -323,6 +328,16 @@ export class MemoryStore implements StateStore {
       session.head = 0
     }
   }
+}
+
+/** Copies of the first `first` of `messages[head..]` and, with `last`, of its newest `last`, each once. */
+function headAndTail(messages: readonly Message[], head: number, first: number, last: number | undefined): Message[] {
+  const headEnd = Math.min(messages.length, head + first)
+  const tailStart = last === undefined ? messages.length : Math.max(headEnd, messages.length - last)
+  const copies: Message[] = []
+  for (let i = head; i < headEnd; i++) copies.push(copyMessage(messages[i] as Message))
+  for (let i = tailStart; i < messages.length; i++) copies.push(copyMessage(messages[i] as Message))
+  return copies
 }
 
 /** Copies of `messages[start..]`, in one allocation. */

@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto'
 import { setMaxListeners } from 'node:events'
 import { Redis, type Cluster } from 'ioredis'
-import type { AppendOptions, ListOptions, LoadOptions, Message, StateStore } from '../types.js'
+import type { AppendOptions, ListOptions, LoadOptions, Message, StateStore, StoreFeatures } from '../types.js'
 import { PromptlineError, SessionExistsError, SessionNotFoundError, StateCorruptError, StoreClosedError } from '../errors.js'
 import {
   assertDuration,
@@ -69,7 +69,7 @@ export interface RedisStoreOptions {
 
 const OPTION_KEYS = ['prefix', 'ttlSeconds', 'maxMessages', 'wait']
 const WAIT_KEYS = ['replicas', 'timeoutMs']
-const LOAD_KEYS = ['last', 'signal']
+const LOAD_KEYS = ['last', 'first', 'signal']
 const APPEND_KEYS = ['idempotencyKey', 'signal']
 /** How long `close()` lets pending replies arrive before it drops the connection. */
 const CLOSE_GRACE_MS = 1_000
@@ -182,6 +182,29 @@ local len = redis.call('LLEN', KEYS[1])
 local items = redis.call('LRANGE', KEYS[1], ARGV[1], -1)
 touch(ARGV[2], KEYS[1], KEYS[2], KEYS[3])
 return { len, items }
+`)
+
+/**
+ * `load({ first, last })`: the head and the tail in one round trip, each entry once.
+ * Kept apart from LOAD so that the plain tail read stays as it is.
+ * KEYS: msgs, meta, idem. ARGV: first (> 0), last ('0' = no tail), ttl ('0' = none).
+ * Returns { length, head entries, tail entries }; the tail starts after the head.
+ */
+const LOAD_HEAD_TAIL = script('allow-oom', `${LUA_PRELUDE}
+local err = check(KEYS[1], 'list', 'messages') or check(KEYS[2], 'hash', 'meta')
+if err then return err end
+err = check_version(KEYS[2])
+if err then return err end
+local len = redis.call('LLEN', KEYS[1])
+local first = math.min(tonumber(ARGV[1]), len)
+local last = tonumber(ARGV[2])
+local head = {}
+if first > 0 then head = redis.call('LRANGE', KEYS[1], 0, first - 1) end
+local tail = {}
+local from = math.max(first, len - last)
+if last > 0 and from < len then tail = redis.call('LRANGE', KEYS[1], from, -1) end
+touch(ARGV[3], KEYS[1], KEYS[2], KEYS[3])
+return { len, head, tail }
 `)
 
 /**
@@ -436,6 +459,8 @@ export class RedisStore implements StateStore {
   readonly #max: string
   readonly #scanPattern: string
   #closed = false
+  /** `load({ first })` is implemented (one round trip with the tail). */
+  readonly features: StoreFeatures = Object.freeze({ loadFirst: true })
 
   constructor(clientOrUrl: RedisClient | string, options: RedisStoreOptions = {}) {
     if (typeof clientOrUrl === 'string') {
@@ -515,7 +540,9 @@ export class RedisStore implements StateStore {
         assertPositiveInteger(options.last, 'last')
         first = `-${options.last}`
       }
+      if (options.first !== undefined) assertPositiveInteger(options.first, 'first')
       signal = signalOption(options.signal)
+      if (options.first !== undefined) return this.#loadHeadAndTail(sessionId, options.first, options.last, signal)
     }
     const tag = this.#tag(sessionId)
     const args = [LOAD.sha, 3, tag + MSGS, tag + META, tag + IDEM, first, this.#ttl]
@@ -538,6 +565,19 @@ export class RedisStore implements StateStore {
       if (problem !== undefined) throw new StateCorruptError(sessionId, start + i, problem)
       messages[i] = value as Message
     }
+    return messages
+  }
+
+  /** `load` with `first`: LOAD_HEAD_TAIL, parsed like `load`'s reply. */
+  async #loadHeadAndTail(sessionId: string, first: number, last: number | undefined, signal: AbortSignal | undefined): Promise<Message[]> {
+    const tag = this.#tag(sessionId)
+    const args = [LOAD_HEAD_TAIL.sha, 3, tag + MSGS, tag + META, tag + IDEM, first, last ?? 0, this.#ttl]
+    const reply = (await this.#run('load', sessionId, LOAD_HEAD_TAIL, args, { signal })) as [number | string, string[], string[]]
+    const [length, head, tail] = reply
+    const messages = new Array<Message>(head.length + tail.length)
+    for (let i = 0; i < head.length; i++) messages[i] = parseEntry(sessionId, i, head[i] as string)
+    const tailStart = Number(length) - tail.length
+    for (let i = 0; i < tail.length; i++) messages[head.length + i] = parseEntry(sessionId, tailStart + i, tail[i] as string)
     return messages
   }
 
@@ -876,6 +916,19 @@ function pushEntries(args: (string | number)[], messages: readonly Message[], fr
     }
     args.push(json)
   }
+}
+
+/** One stored entry as a message, or `StateCorruptError` naming its index. */
+function parseEntry(sessionId: string, index: number, entry: string): Message {
+  let value: unknown
+  try {
+    value = JSON.parse(entry)
+  } catch (error) {
+    throw new StateCorruptError(sessionId, index, 'the entry is not valid JSON', { cause: error })
+  }
+  const problem = messageProblem(value)
+  if (problem !== undefined) throw new StateCorruptError(sessionId, index, problem)
+  return value as Message
 }
 
 function ignore(): void {}

@@ -40,6 +40,12 @@ export interface ConformanceTarget {
    * @default false
    */
   honoursSignal?: boolean
+  /**
+   * The store implements the optional `load({ first })` (`features.loadFirst`): run
+   * its tests. The suite checks that the store's `features` say the same.
+   * @default false
+   */
+  loadFirst?: boolean
 }
 
 /** Every field a message can carry, with nested metadata, empty content and unicode. */
@@ -340,6 +346,58 @@ export function describeStoreConformance(target: ConformanceTarget): void {
         await store.delete('s')
         expect(await store.append('s', [user('b')], { idempotencyKey: 'k' })).toBe(1)
         expect(await store.load('s')).toStrictEqual([user('b')])
+      })
+    })
+
+    describe('load { first } (optional: features.loadFirst)', () => {
+      it('declares loadFirst exactly when the target says it implements it', () => {
+        expect(store.features?.loadFirst === true).toBe(target.loadFirst === true)
+      })
+
+      describe.skipIf(target.loadFirst !== true)('head and tail', () => {
+        it.each([
+          // [stored, first, last, expected numbers]
+          [10, 2, undefined, [1, 2]],
+          [10, 2, 3, [1, 2, 8, 9, 10]],
+          [5, 2, 3, [1, 2, 3, 4, 5]],
+          [4, 2, 3, [1, 2, 3, 4]],
+          [3, 5, 2, [1, 2, 3]],
+          [1, 1, 1, [1]],
+          [10, 1, 20, [1, 2, 3, 4, 5, 6, 7, 8, 9, 10]],
+        ] as const)('%i stored, first %i, last %s', async (stored, first, last, expected) => {
+          await store.save('s', numbered(1, stored))
+          const loaded = await store.load('s', { first, ...(last === undefined ? {} : { last }) })
+          expect(loaded).toStrictEqual(expected.map((n) => user(`m${n}`)))
+        })
+
+        it('treats an unknown session as empty', async () => {
+          expect(await store.load('unknown', { first: 2, last: 2 })).toStrictEqual([])
+          expect(await store.length('unknown')).toBe(0)
+        })
+
+        it('round-trips every field and returns copies', async () => {
+          await store.save('s', richHistory())
+          const loaded = await store.load('s', { first: 2, last: 1 })
+          expect(loaded).toStrictEqual([...richHistory().slice(0, 2), ...richHistory().slice(-1)])
+          mutate(loaded)
+          expect(await store.load('s')).toStrictEqual(richHistory())
+        })
+
+        it('reads the head of a capped session from what is kept', async () => {
+          const capped = await open({ maxMessages: 3 })
+          await capped.append('s', numbered(1, 6))
+          expect(await capped.load('s', { first: 1, last: 1 })).toStrictEqual([user('m4'), user('m6')])
+        })
+
+        it.each([0, -1, 1.5, '2', Number.NaN, null])('rejects first: %s', async (first) => {
+          await store.save('s', [user('ok')])
+          await expectTypeError(() => store.load('s', { first: first as never, last: 1 }), /`first`/)
+        })
+
+        it('rejects with StoreClosedError-like rejection after close()', async () => {
+          await store.close()
+          await expect(rejectionOf(() => store.load('s', { first: 1 }))).resolves.toBeDefined()
+        })
       })
     })
 

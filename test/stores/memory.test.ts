@@ -10,6 +10,7 @@ describeStoreConformance({
   name: 'MemoryStore',
   create: async (options) => new MemoryStore(options),
   honoursSignal: true,
+  loadFirst: true,
 })
 
 // TTL and LRU bookkeeping reorder sessions on every use: a separate code path.
@@ -17,6 +18,7 @@ describeStoreConformance({
   name: 'MemoryStore with ttlMs and maxSessions',
   create: async (options) => new MemoryStore({ ttlMs: 3_600_000, maxSessions: 1_000, ...options }),
   honoursSignal: true,
+  loadFirst: true,
 })
 
 const ids = (store: StateStore): Promise<string[]> => collect(store.list())

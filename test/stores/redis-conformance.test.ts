@@ -39,6 +39,7 @@ describeRedis('standalone', 'RedisStore conformance (standalone)', () => {
   describeStoreConformance({
     name: 'RedisStore (standalone, URL)',
     honoursSignal: true,
+    loadFirst: true,
     create: async (options) => {
       const prefix = uniquePrefix()
       prefixes.push(prefix)
@@ -53,6 +54,7 @@ describeRedis('cluster', 'RedisStore conformance (Cluster)', () => {
   describeStoreConformance({
     name: 'RedisStore (3-master Cluster)',
     honoursSignal: true,
+    loadFirst: true,
     create: async (options) => new RedisStore(cluster.client, { prefix: uniquePrefix(), ...options }),
   })
 })
