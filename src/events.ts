@@ -18,6 +18,10 @@ export interface PipelineEvents {
   'state:load-failed': TurnEvent & { error: unknown; action: 'throw' | 'start-fresh' }
   'context:trimmed': TurnEvent & { kept: number; dropped: number; maxMessages: number }
   'tokens:truncated': TurnEvent & { kept: number; dropped: number; tokens: number; maxTokens: number }
+  /** Old tool results were replaced by a placeholder in the view (`toolResults`). */
+  'tool-results:cleared': TurnEvent & { cleared: number; keepLast: number }
+  /** A message too big for the budget was cut in the view (`tokenLimit.oversized: 'truncate'`). */
+  'tokens:oversized': TurnEvent & { role: string; removedTokens: number; keptTokens: number; maxTokens: number }
   'provider:response': TurnEvent & {
     provider: string
     model: string | undefined

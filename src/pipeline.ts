@@ -24,6 +24,7 @@ import {
 } from './validate.js'
 import { stateLoad, type LoadRetryOptions } from '../middleware/state-load.js'
 import { contextWindow } from '../middleware/context-window.js'
+import { toolResultsStep, type ToolResultsOptions } from '../middleware/tool-results.js'
 import { tokenTruncation } from '../middleware/token-truncation.js'
 import { providerCall } from '../middleware/provider-call.js'
 import { stateSave, type SaveRetryOptions } from '../middleware/state-save.js'
@@ -48,12 +49,18 @@ export interface PipelineOptions {
    * `(maxTokens - reserveForResponse) / MIN_TOKENS_PER_MESSAGE` messages, more than
    * the budget can hold
    */
-  contextWindow?: { maxMessages: number } | false | undefined
+  contextWindow?: ContextWindowPolicy | false | undefined
   /**
    * Keep the view under a token budget counted with `gpt-tokenizer`.
    * @default false
    */
-  tokenLimit?: { maxTokens: number; model?: string | undefined; reserveForResponse?: number | undefined } | false | undefined
+  tokenLimit?: TokenLimitPolicy | false | undefined
+  /**
+   * Show the results of tool groups older than the newest `keepLast` as a short
+   * placeholder, in the view only (before the token limit counts them).
+   * @default false
+   */
+  toolResults?: ToolResultsOptions | false | undefined
   /** `p-retry` options for saving a turn. @default { retries: 3, minTimeout: 100 } */
   saveRetry?: SaveRetryOptions | undefined
   /**
@@ -95,6 +102,45 @@ export interface PipelineOptions {
   saveOnAbort?: 'none' | 'partial' | undefined
 }
 
+/** `PipelineOptions.contextWindow`. */
+export interface ContextWindowPolicy {
+  /**
+   * The newest messages kept in view besides the pinned ones (and the only ones loaded).
+   * @default 20 without a `tokenLimit`; with one, no count limit
+   */
+  maxMessages?: number | undefined
+  /**
+   * Pin the first `keepFirst` stored messages (the opening that states the task) in
+   * view right after the system prompt, whatever the window drops. Loaded with the
+   * tail in one store read: the store must implement `load({ first })`
+   * (`features.loadFirst`; MemoryStore and RedisStore do). A tool group the boundary
+   * would cut is left out of the opening.
+   * @default undefined (nothing pinned)
+   */
+  keepFirst?: number | undefined
+  /**
+   * `'user'`: after trimming (window and token limit), the first message after the
+   * pinned part is a user message; leading units are dropped, never the newest one.
+   * @default 'any'
+   */
+  startOn?: 'user' | 'any' | undefined
+}
+
+/** `PipelineOptions.tokenLimit`. */
+export interface TokenLimitPolicy {
+  maxTokens: number
+  /** @default 'gpt-4o' */
+  model?: string | undefined
+  /** @default 0 */
+  reserveForResponse?: number | undefined
+  /**
+   * A newest message too big for the budget: `'throw'` (`ContextOverflowError`) or
+   * `'truncate'` (cut in the view around a marker; the store keeps it whole).
+   * @default 'throw'
+   */
+  oversized?: 'throw' | 'truncate' | undefined
+}
+
 /** Options of a chain built with `Pipeline.from`. */
 export interface ChainOptions {
   systemPrompt?: string | undefined
@@ -125,13 +171,13 @@ interface Chain {
 export const BUILT_IN_MIDDLEWARE = ['state-load', 'context-window', 'token-truncation', 'provider-call', 'state-save'] as const
 
 const PIPELINE_KEYS: readonly (keyof PipelineOptions)[] = [
-  'provider', 'store', 'systemPrompt', 'contextWindow', 'tokenLimit', 'saveRetry', 'loadRetry', 'onLoadError',
+  'provider', 'store', 'systemPrompt', 'contextWindow', 'tokenLimit', 'toolResults', 'saveRetry', 'loadRetry', 'onLoadError',
   'onSaveError', 'timeoutMs', 'idleTimeoutMs', 'pricing', 'model', 'tools', 'saveOnAbort',
 ]
 const CHAIN_KEYS: readonly (keyof ChainOptions)[] = ['systemPrompt', 'timeoutMs']
 const USE_KEYS: readonly (keyof UseOptions)[] = ['name', 'before', 'after']
-const WINDOW_KEYS = ['maxMessages'] as const
-const TOKEN_LIMIT_KEYS = ['maxTokens', 'model', 'reserveForResponse'] as const
+const WINDOW_KEYS: readonly (keyof ContextWindowPolicy)[] = ['maxMessages', 'keepFirst', 'startOn']
+const TOKEN_LIMIT_KEYS: readonly (keyof TokenLimitPolicy)[] = ['maxTokens', 'model', 'reserveForResponse', 'oversized']
 
 /** Long enough for a long answer from a reasoning model; the OpenAI SDK's request timeout. */
 export const DEFAULT_TIMEOUT_MS = 600_000
@@ -192,12 +238,23 @@ export class Pipeline extends PipelineEmitter {
     if (window !== undefined && window !== false) {
       assertOptionsObject(window, 'contextWindow')
       assertKnownKeys(window, WINDOW_KEYS, 'contextWindow')
-      assertPositiveInteger(window?.maxMessages, 'contextWindow.maxMessages')
+      if (window?.maxMessages !== undefined) assertPositiveInteger(window.maxMessages, 'contextWindow.maxMessages')
+      if (window?.startOn !== undefined) assertOneOf(window.startOn, ['user', 'any'], 'contextWindow.startOn')
+      if (window?.keepFirst !== undefined) {
+        assertPositiveInteger(window.keepFirst, 'contextWindow.keepFirst')
+        if (options.store !== undefined && options.store.features?.loadFirst !== true) {
+          throw new TypeError(
+            'Expected `store` to implement `load(id, { first, last })` (`store.features.loadFirst`) for `contextWindow.keepFirst`: ' +
+              'the opening and the tail come back in one read. MemoryStore and RedisStore do.',
+          )
+        }
+      }
     }
     if (tokenLimit !== false) {
       assertOptionsObject(tokenLimit, 'tokenLimit')
       assertKnownKeys(tokenLimit, TOKEN_LIMIT_KEYS, 'tokenLimit')
     }
+    if (options.toolResults !== undefined && options.toolResults !== false) assertOptionsObject(options.toolResults, 'toolResults')
     const idleTimeoutMs = checkTimeout(options.idleTimeoutMs, 'idleTimeoutMs', DEFAULT_IDLE_TIMEOUT_MS)
     assertRetryOptions(options.saveRetry, 'saveRetry')
     assertRetryOptions(options.loadRetry, 'loadRetry')
@@ -557,19 +614,27 @@ function builtInStack(
   },
 ): Entry[] {
   const { provider, tokenLimit = false } = options
+  const policy = options.contextWindow ?? {}
   // The default window applies only without a token budget: under `tokenLimit` alone,
   // 20 messages would cap the view far below the budget, and the bot would forget
   // after ten exchanges while tokens remain.
-  const window = options.contextWindow ?? (tokenLimit === false ? DEFAULT_WINDOW : false)
+  const maxMessages = policy === false ? undefined : (policy.maxMessages ?? (tokenLimit === false ? DEFAULT_WINDOW.maxMessages : undefined))
+  const startOn = policy === false ? 'any' : (policy.startOn ?? 'any')
+  const keepFirst = policy === false ? undefined : policy.keepFirst
   // Built first: it validates `tokenLimit`, which the load size below is derived from.
   const truncation =
-    tokenLimit === false ? passThrough('token-truncation') : withPrefix('tokenLimit', () => tokenTruncation(tokenLimit))
-  const loadOptions =
-    window !== false
-      ? { last: window.maxMessages }
-      : tokenLimit !== false && options.contextWindow === undefined
-        ? { last: budgetTail(tokenLimit) }
-        : {}
+    tokenLimit === false
+      ? passThrough('token-truncation')
+      : withPrefix('tokenLimit', () => tokenTruncation(startOn === 'user' ? { ...tokenLimit, startOn } : tokenLimit))
+  const last =
+    maxMessages !== undefined ? maxMessages : tokenLimit !== false && policy !== false ? budgetTail(tokenLimit) : undefined
+  const loadOptions = { ...(last === undefined ? {} : { last }), ...(keepFirst === undefined ? {} : { first: keepFirst }) }
+  const clearing =
+    options.toolResults === undefined || options.toolResults === false
+      ? undefined
+      : withPrefix('toolResults', () => toolResultsStep(options.toolResults as ToolResultsOptions))
+  const windowStep =
+    maxMessages === undefined && startOn === 'any' ? undefined : contextWindow({ ...(maxMessages === undefined ? {} : { maxMessages }), startOn })
   return [
     {
       name: 'state-load',
@@ -579,10 +644,7 @@ function builtInStack(
         onError: modes.onLoadError,
       }),
     },
-    {
-      name: 'context-window',
-      fn: window === false ? passThrough('context-window') : withPrefix('contextWindow', () => contextWindow(window)),
-    },
+    { name: 'context-window', fn: windowSlot(windowStep, clearing) },
     { name: 'token-truncation', fn: truncation },
     {
       name: 'provider-call',
@@ -619,6 +681,26 @@ export const MIN_TOKENS_PER_MESSAGE = 3
  */
 function budgetTail(tokenLimit: { maxTokens: number; reserveForResponse?: number | undefined }): number {
   return Math.ceil((tokenLimit.maxTokens - (tokenLimit.reserveForResponse ?? 0)) / MIN_TOKENS_PER_MESSAGE)
+}
+
+/**
+ * The `context-window` slot: the window (count and `startOn`), then the clearing of
+ * old tool results, so that `token-truncation` counts the placeholders.
+ */
+function windowSlot(window: Middleware | undefined, clearing: ((ctx: ExecutionContext) => void) | undefined): Middleware {
+  if (clearing === undefined) return window ?? passThrough('context-window')
+  if (window === undefined) {
+    return named('context-window', async (ctx, next) => {
+      clearing(ctx)
+      await next()
+    })
+  }
+  return named('context-window', async (ctx, next) =>
+    window(ctx, async () => {
+      clearing(ctx)
+      await next()
+    }),
+  )
 }
 
 /** Keeps a disabled built-in's slot, so `use({ before: 'token-truncation' })` works whatever is configured. */
