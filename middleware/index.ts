@@ -1,5 +1,11 @@
 export { stateLoad, DEFAULT_LOAD_RETRY, type LoadRetryOptions, type StateLoadOptions } from './state-load.js'
 export { contextWindow, type ContextWindowOptions } from './context-window.js'
+export {
+  toolResults,
+  DEFAULT_TOOL_RESULT_PLACEHOLDER,
+  DEFAULT_TOOL_RESULTS_KEEP_LAST,
+  type ToolResultsOptions,
+} from './tool-results.js'
 export { tokenTruncation, EXACT_OVERFLOW_TOKENS, type TokenTruncationOptions } from './token-truncation.js'
 export { providerCall, type ProviderCallOptions } from './provider-call.js'
 export {

@@ -1,6 +1,15 @@
 // The root entry: the pipeline and what every program needs. It loads no provider SDK
 // and no Redis client; those live in `promptline/openai` and `promptline/redis`.
-export { Pipeline, BUILT_IN_MIDDLEWARE, type PipelineOptions, type ChainOptions, type UseOptions } from './pipeline.js'
+export {
+  Pipeline,
+  BUILT_IN_MIDDLEWARE,
+  type PipelineOptions,
+  type ChainOptions,
+  type UseOptions,
+  type ContextWindowPolicy,
+  type TokenLimitPolicy,
+} from './pipeline.js'
+export type { ToolResultsOptions } from '../middleware/tool-results.js'
 export { compose, named, type ComposeHooks } from './compose.js'
 export type {
   ExecutionContext,
@@ -24,6 +33,7 @@ export {
   PipelineClosedError,
   StoreClosedError,
   AbortError,
+  ViewInvariantError,
 } from './errors.js'
 export type {
   Role,
@@ -33,6 +43,7 @@ export type {
   Usage,
   StateStore,
   LoadOptions,
+  StoreFeatures,
   AppendOptions,
   ListOptions,
   Provider,

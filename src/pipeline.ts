@@ -5,7 +5,8 @@ import type { Message, Provider, Role, StateStore, ToolDefinition } from './type
 import type { PricingTable } from './pricing.js'
 import { compose, named, type ComposeHooks } from './compose.js'
 import { PipelineEmitter } from './events.js'
-import { AbortError, PipelineClosedError, PromptlineError } from './errors.js'
+import { AbortError, PipelineClosedError, PromptlineError, ViewInvariantError } from './errors.js'
+import { viewProblem } from './view-check.js'
 import { TurnContext } from './turn-context.js'
 import { raceSignal, settleBy } from './abort.js'
 import { readTurn, type TurnInput } from './turn-input.js'
@@ -20,6 +21,7 @@ import {
   assertOptionsObject,
   assertDuration,
   assertPositiveInteger,
+  assertSessionId,
   show,
 } from './validate.js'
 import { stateLoad, type LoadRetryOptions } from '../middleware/state-load.js'
@@ -431,6 +433,39 @@ export class Pipeline extends PipelineEmitter {
   }
 
   /**
+   * Runs `fn` in the session's queue: after the turns (and `withSession` calls) on
+   * `sessionId` that came before it, and before those that come after, so it never
+   * races a turn of this pipeline on the session. For maintenance such as your own
+   * summarising, compacting or editing of the stored history. Resolves or rejects
+   * with what `fn` does; `shutdown()` waits for it. `fn` has no deadline of its own:
+   * the turns queued behind it wait for it (their `timeoutMs` counts that wait).
+   *
+   * @example
+   * ```ts
+   * await pipe.withSession('alice', async () => {
+   *   const history = await store.load('alice')
+   *   await store.save('alice', history.filter((m) => m.metadata?.draft !== true))
+   * })
+   * ```
+   */
+  withSession<T>(sessionId: string, fn: () => T | Promise<T>): Promise<T> {
+    if (this.#closed) return Promise.reject(new PipelineClosedError())
+    try {
+      assertSessionId(sessionId)
+      assertFunction(fn, 'fn')
+    } catch (error) {
+      return Promise.reject(error)
+    }
+    const { previous, release } = this.#reserve(sessionId)
+    const run = (async () => {
+      await previous
+      return fn()
+    })()
+    release(run.then(settle, settle))
+    return run
+  }
+
+  /**
    * Rejects new turns with `PipelineClosedError`, waits for the turns in flight (each
    * settles by its deadline) and for any store write a timed-out turn left in
    * flight, then closes a store the pipeline created.
@@ -461,6 +496,15 @@ export class Pipeline extends PipelineEmitter {
       return Promise.reject(error)
     }
     const { inputs, signal } = turnInput
+    const { previous, release } = this.#reserve(sessionId)
+    return this.#run(sessionId, inputs, signal, onDelta, consumerSignal, previous, release)
+  }
+
+  /**
+   * Takes the next place in the session's queue: `previous` is what it waits for,
+   * `release` hands on what the place after it must wait for (call it exactly once).
+   */
+  #reserve(sessionId: string): { previous: Promise<unknown> | undefined; release: (held: Promise<unknown>) => void } {
     const previous = this.#tails.get(sessionId)
     let release!: (held: Promise<unknown>) => void
     const tail = new Promise<unknown>((resolve) => (release = resolve))
@@ -468,7 +512,7 @@ export class Pipeline extends PipelineEmitter {
     void tail.then(() => {
       if (this.#tails.get(sessionId) === tail) this.#tails.delete(sessionId)
     })
-    return this.#run(sessionId, inputs, signal, onDelta, consumerSignal, previous, release)
+    return { previous, release }
   }
 
   /**
@@ -587,7 +631,8 @@ export class Pipeline extends PipelineEmitter {
 
   #compose(): Chain {
     const entries = this.#entries
-    const fns = entries.map((entry) => entry.fn)
+    const providerAt = this.#indexOf('provider-call')
+    const fns = entries.map((entry, i) => (i < providerAt && entry.name !== 'state-load' ? checkedView(entry) : entry.fn))
     const hooks: ComposeHooks = {
       onStart: (i, ctx) => ctx.emit('middleware:start', { name: entries[i]?.name ?? `#${i}` }),
       onEnd: (i, ctx, durationMs, error) =>
@@ -599,6 +644,37 @@ export class Pipeline extends PipelineEmitter {
     }
     const names = entries.map((entry) => entry.name)
     return { plain: compose(fns, undefined, names), traced: compose(fns, hooks, names) }
+  }
+}
+
+/** The built-in policies whose every change of the view is checked (a user's middleware: when it drops messages). */
+const TRIMMING_MIDDLEWARE = new Set(['context-window', 'token-truncation'])
+
+/**
+ * `entry.fn`, checking the view it hands on to `next()`: after a middleware that
+ * dropped messages or changed `ctx.pinned`, and after every change a built-in policy made,
+ * the view must keep its invariants (`viewProblem`), else the turn fails with
+ * `ViewInvariantError` naming the middleware before the provider sees the view.
+ * Costs one copy of the view array per middleware before `provider-call`.
+ */
+function checkedView(entry: Entry): Middleware {
+  const { name, fn } = entry
+  const always = TRIMMING_MIDDLEWARE.has(name)
+  return async (ctx, next) => {
+    const original = ctx.messages
+    // A copy: a middleware may splice the array in place.
+    const before = original.slice()
+    const pinnedBefore = ctx.pinned
+    return fn(ctx, () => {
+      const after = ctx.messages
+      const shorter = after.length < before.length || ctx.pinned !== pinnedBefore
+      const changed = after !== original || after.length !== before.length || ctx.pinned !== pinnedBefore
+      if (shorter || (always && changed)) {
+        const problem = viewProblem(before, pinnedBefore, after, ctx.pinned)
+        if (problem !== undefined) return Promise.reject(new ViewInvariantError(name, ctx.sessionId, problem))
+      }
+      return next()
+    })
   }
 }
 

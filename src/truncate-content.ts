@@ -18,9 +18,12 @@ export interface TruncatedMessage {
   removedAtLeast: boolean
 }
 
+/** What every truncation marker says (the view check recognises a cut message by it). */
+export const TRUNCATION_MARKER_TEXT = 'tokens removed to fit the context'
+
 /** The marker put where the middle of a cut message was. */
 export function truncationMarker(removedTokens: number, atLeast: boolean): string {
-  return `\n[… ${atLeast ? 'more than ' : ''}${removedTokens} tokens removed to fit the context …]\n`
+  return `\n[… ${atLeast ? 'more than ' : ''}${removedTokens} ${TRUNCATION_MARKER_TEXT} …]\n`
 }
 
 /**

@@ -2,7 +2,8 @@
 // for authors of custom ones. See the README's Utilities section.
 export { resultOf, turnAbortError } from './context.js'
 export { copyMessage, copyMessages } from './messages.js'
-export { trimView } from './trim.js'
+export { trimView, startOnUser } from './trim.js'
+export { viewProblem } from './view-check.js'
 export {
   createTokenCounter,
   isKnownChatModel,
