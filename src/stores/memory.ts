@@ -1,10 +1,12 @@
-import type { AppendOptions, ListOptions, LoadOptions, Message, StateStore, StoreFeatures } from '../types.js'
+import type { AppendOptions, ListOptions, LoadedSession, LoadOptions, Message, SessionSummary, StateStore, StoreFeatures } from '../types.js'
+import { checkedSummary, copySummary } from './summary.js'
 import { SessionExistsError, SessionNotFoundError, StoreClosedError } from '../errors.js'
 import { copyMessage } from '../messages.js'
 import {
   assertKnownKeys,
   assertMessages,
   assertNonEmptyString,
+  assertNonNegativeInteger,
   assertOptionsObject,
   assertPositiveInteger,
   assertSessionId,
@@ -59,6 +61,8 @@ class Session {
   expiresAt: number
   /** Insertion-ordered, so the oldest key is the first one. Created on first use. */
   keys: Set<string> | undefined = undefined
+  /** The rolling summary (a private copy), if any. */
+  summary: SessionSummary | undefined = undefined
 
   constructor(messages: Message[], expiresAt: number) {
     this.messages = messages
@@ -105,8 +109,8 @@ export class MemoryStore implements StateStore {
   /** Last id (re-)inserted: touching it again needs no delete + set. */
   #newest: string | undefined
   #closed = false
-  /** `load({ first })` is implemented. */
-  readonly features: StoreFeatures = Object.freeze({ loadFirst: true })
+  /** `load({ first })` and the summary methods are implemented. */
+  readonly features: StoreFeatures = Object.freeze({ loadFirst: true, summaries: true })
 
   constructor(options: MemoryStoreOptions = {}) {
     assertOptionsObject(options, 'options')
@@ -122,6 +126,60 @@ export class MemoryStore implements StateStore {
   }
 
   async load(sessionId: string, options?: LoadOptions): Promise<Message[]> {
+    return this.#read(sessionId, options, undefined)
+  }
+
+  /** `load`, the session's length and its summary, read at once. */
+  async loadWithSummary(sessionId: string, options?: LoadOptions): Promise<LoadedSession> {
+    const found: { session?: Session } = {}
+    const messages = await this.#read(sessionId, options, found)
+    const { session } = found
+    return { messages, length: session?.length ?? 0, summary: session?.summary === undefined ? undefined : copySummary(session.summary) }
+  }
+
+  /** The stored messages `[start, end)`, clamped to the history. */
+  async loadRange(sessionId: string, start: number, end: number, options?: { signal?: AbortSignal | undefined }): Promise<Message[]> {
+    assertSessionId(sessionId)
+    assertRange(start, end)
+    assertOptionsObject(options, 'options')
+    assertKnownKeys(options, ['signal'], 'options')
+    assertSignal(options?.signal, 'signal')
+    this.#assertOpen()
+    options?.signal?.throwIfAborted()
+    const session = this.#touch(sessionId)
+    if (session === undefined) return []
+    const from = session.head + Math.min(start, session.length)
+    const to = session.head + Math.min(end, session.length)
+    return copyRange(session.messages.slice(from, to), 0)
+  }
+
+  async loadSummary(sessionId: string): Promise<SessionSummary | undefined> {
+    assertSessionId(sessionId)
+    this.#assertOpen()
+    const summary = this.#touch(sessionId)?.summary
+    return summary === undefined ? undefined : copySummary(summary)
+  }
+
+  /** Stores `summary` only if the session exists and it moves the position forward. */
+  async saveSummary(sessionId: string, summary: SessionSummary, options?: { signal?: AbortSignal | undefined }): Promise<boolean> {
+    assertSessionId(sessionId)
+    const copy = checkedSummary(summary)
+    assertOptionsObject(options, 'options')
+    assertKnownKeys(options, ['signal'], 'options')
+    assertSignal(options?.signal, 'signal')
+    this.#assertOpen()
+    options?.signal?.throwIfAborted()
+    const session = this.#touch(sessionId)
+    if (session === undefined) return false
+    if (copy.position > session.length) {
+      throw new TypeError(`Expected \`summary.position\` to be at most the session's length (${session.length}), got \`${copy.position}\`.`)
+    }
+    if (session.summary !== undefined && session.summary.position >= copy.position) return false
+    session.summary = copy
+    return true
+  }
+
+  async #read(sessionId: string, options: LoadOptions | undefined, found: { session?: Session } | undefined): Promise<Message[]> {
     assertSessionId(sessionId)
     assertOptionsObject(options, 'options')
     assertKnownKeys(options, LOAD_KEYS, 'options')
@@ -135,6 +193,7 @@ export class MemoryStore implements StateStore {
     options?.signal?.throwIfAborted()
     const session = this.#touch(sessionId)
     if (session === undefined) return []
+    if (found !== undefined) found.session = session
     const { messages } = session
     if (first !== undefined) return headAndTail(messages, session.head, first, last)
     const start = last === undefined ? session.head : Math.max(session.head, messages.length - last)
@@ -156,6 +215,8 @@ export class MemoryStore implements StateStore {
     } else {
       session.messages = copies
       session.head = 0
+      // The summary described the history that was replaced.
+      session.summary = undefined
     }
   }
 
@@ -192,8 +253,9 @@ export class MemoryStore implements StateStore {
     if (source === undefined) throw new SessionNotFoundError(sourceId)
     // Only an existence check: a failed fork does not count as use of the target.
     if (this.#live(targetId) !== undefined) throw new SessionExistsError(targetId)
-    // Stored messages are immutable, so the fork shares them; only the array is new.
-    this.#create(targetId, source.messages.slice(source.head))
+    // Stored messages (and the summary) are immutable, so the fork shares them; only the array is new.
+    const target = this.#create(targetId, source.messages.slice(source.head))
+    target.summary = source.summary
   }
 
   async delete(sessionId: string): Promise<boolean> {
@@ -345,6 +407,12 @@ function copyRange(messages: readonly Message[], start: number): Message[] {
   const copies = new Array<Message>(messages.length - start)
   for (let i = start; i < messages.length; i++) copies[i - start] = copyMessage(messages[i] as Message)
   return copies
+}
+
+function assertRange(start: unknown, end: unknown): void {
+  assertNonNegativeInteger(start, 'start')
+  assertNonNegativeInteger(end, 'end')
+  if (end < start) throw new TypeError(`Expected \`end\` to be at least \`start\` (${start}), got \`${end}\`.`)
 }
 
 function remember(session: Session, key: string): void {

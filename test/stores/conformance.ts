@@ -46,6 +46,17 @@ export interface ConformanceTarget {
    * @default false
    */
   loadFirst?: boolean
+  /**
+   * The store implements the optional rolling-summary methods (`features.summaries`):
+   * run their tests. The suite checks that `features` says the same.
+   * @default false
+   */
+  summaries?: boolean
+  /**
+   * Makes a session expire now (for stores with a TTL); the summary tests then check
+   * that the summary went with it. Omitted: that test is skipped.
+   */
+  expire?(store: StateStore, sessionId: string): Promise<void>
 }
 
 /** Every field a message can carry, with nested metadata, empty content and unicode. */
@@ -397,6 +408,130 @@ export function describeStoreConformance(target: ConformanceTarget): void {
         it('rejects with StoreClosedError-like rejection after close()', async () => {
           await store.close()
           await expect(rejectionOf(() => store.load('s', { first: 1 }))).resolves.toBeDefined()
+        })
+      })
+    })
+
+    describe('rolling summary (optional: features.summaries)', () => {
+      const summary = (position: number, content = `up to ${position}`) => ({ content, position, metadata: { model: 'm', usage: { inputTokens: 1 } } })
+
+      it('declares summaries exactly when the target says it implements them', () => {
+        expect(store.features?.summaries === true).toBe(target.summaries === true)
+        if (target.summaries === true) {
+          for (const method of ['loadWithSummary', 'loadRange', 'loadSummary', 'saveSummary'] as const) expect(typeof store[method]).toBe('function')
+        }
+      })
+
+      describe.skipIf(target.summaries !== true)('the summary methods', () => {
+        it('has no summary until one is saved, and round-trips it', async () => {
+          await store.append('s', numbered(1, 6))
+          expect(await store.loadSummary!('s')).toBeUndefined()
+          expect(await store.saveSummary!('s', summary(4))).toBe(true)
+          expect(await store.loadSummary!('s')).toStrictEqual(summary(4))
+          expect(await store.loadSummary!('unknown')).toBeUndefined()
+        })
+
+        it('loads the tail, the length and the summary together', async () => {
+          await store.append('s', numbered(1, 6))
+          await store.saveSummary!('s', summary(2))
+          expect(await store.loadWithSummary!('s', { last: 2 })).toStrictEqual({ messages: numbered(5, 6), length: 6, summary: summary(2) })
+          expect(await store.loadWithSummary!('s')).toStrictEqual({ messages: numbered(1, 6), length: 6, summary: summary(2) })
+          expect(await store.loadWithSummary!('unknown', { last: 2 })).toStrictEqual({ messages: [], length: 0, summary: undefined })
+          if (target.loadFirst === true) {
+            expect(await store.loadWithSummary!('s', { first: 1, last: 2 })).toStrictEqual({ messages: [user('m1'), ...numbered(5, 6)], length: 6, summary: summary(2) })
+          }
+        })
+
+        it('is a compare-and-set on the position: it only moves forward', async () => {
+          await store.append('s', numbered(1, 10))
+          expect(await store.saveSummary!('s', summary(4))).toBe(true)
+          expect(await store.saveSummary!('s', summary(4, 'same position'))).toBe(false)
+          expect(await store.saveSummary!('s', summary(2, 'older'))).toBe(false)
+          expect((await store.loadSummary!('s'))?.content).toBe('up to 4')
+          expect(await store.saveSummary!('s', summary(8))).toBe(true)
+          expect(await store.loadSummary!('s')).toStrictEqual(summary(8))
+        })
+
+        it('lets exactly one of concurrent saves at the same position win, and never goes back', async () => {
+          await store.append('s', numbered(1, 20))
+          const results = await Promise.all(Array.from({ length: 10 }, (_, i) => store.saveSummary!('s', summary(5 + (i % 2) * 5, `writer ${i}`))))
+          expect(results.filter(Boolean).length).toBeGreaterThanOrEqual(1)
+          expect((await store.loadSummary!('s'))?.position).toBe(10)
+        })
+
+        it('never creates a session, and refuses a position beyond the history', async () => {
+          expect(await store.saveSummary!('unknown', summary(1))).toBe(false)
+          expect(await store.length('unknown')).toBe(0)
+          expect(await collect(store.list())).toStrictEqual([])
+          await store.append('s', numbered(1, 3))
+          await expectTypeError(() => store.saveSummary!('s', summary(4)), /`summary.position`/)
+        })
+
+        it('goes with the session: delete and save remove it, fork copies it', async () => {
+          await store.append('s', numbered(1, 4))
+          await store.saveSummary!('s', summary(2))
+          await store.fork('s', 'copy')
+          expect(await store.loadSummary!('copy')).toStrictEqual(summary(2))
+          await store.append('copy', numbered(5, 5))
+          expect(await store.saveSummary!('copy', summary(5))).toBe(true)
+          expect((await store.loadSummary!('s'))?.position).toBe(2)
+          await store.save('s', numbered(1, 4))
+          expect(await store.loadSummary!('s')).toBeUndefined()
+          await store.saveSummary!('s', summary(3))
+          await store.delete('s')
+          await store.append('s', numbered(1, 4))
+          expect(await store.loadSummary!('s')).toBeUndefined()
+        })
+
+        it.skipIf(target.expire === undefined)('expires with the session', async () => {
+          await store.append('s', numbered(1, 4))
+          await store.saveSummary!('s', summary(2))
+          await target.expire!(store, 's')
+          expect(await store.loadSummary!('s')).toBeUndefined()
+          await store.append('s', numbered(1, 4))
+          expect(await store.loadSummary!('s')).toBeUndefined()
+        })
+
+        it.each([
+          [0, 3, numbered(1, 3)],
+          [2, 5, numbered(3, 5)],
+          [4, 4, []],
+          [5, 99, numbered(6, 6)],
+          [10, 12, []],
+        ] as const)('loadRange(%i, %i)', async (start, end, expected) => {
+          await store.append('s', numbered(1, 6))
+          expect(await store.loadRange!('s', start, end)).toStrictEqual(expected)
+        })
+
+        it('copies the summary both ways', async () => {
+          await store.append('s', numbered(1, 4))
+          const saved = summary(2)
+          await store.saveSummary!('s', saved)
+          ;(saved.metadata as Record<string, unknown>).model = 'changed'
+          const loaded = await store.loadSummary!('s')
+          ;(loaded?.metadata as Record<string, unknown>).model = 'changed again'
+          expect(await store.loadSummary!('s')).toStrictEqual(summary(2))
+        })
+
+        it.each([
+          ['null', null, /`summary`/],
+          ['no content', { position: 1 }, /`summary.content`/],
+          ['position 0', { content: 'x', position: 0 }, /`summary.position`/],
+          ['position 1.5', { content: 'x', position: 1.5 }, /`summary.position`/],
+          ['an unknown key', { content: 'x', position: 1, positon: 2 }, /`summary.positon`/],
+          ['bad metadata', { content: 'x', position: 1, metadata: { when: new Date() } }, /`summary.metadata/],
+        ])('saveSummary rejects a summary that is %s', async (_label, bad, pattern) => {
+          await store.append('s', numbered(1, 2))
+          await expectTypeError(() => store.saveSummary!('s', bad as never), pattern)
+          expect(await store.loadSummary!('s')).toBeUndefined()
+        })
+
+        it.each([
+          [-1, 2, /`start`/],
+          [1.5, 2, /`start`/],
+          [3, 2, /`end`/],
+        ])('loadRange rejects start %s, end %s', async (start, end, pattern) => {
+          await expectTypeError(() => store.loadRange!('s', start, end), pattern)
         })
       })
     })

@@ -11,6 +11,7 @@ describeStoreConformance({
   create: async (options) => new MemoryStore(options),
   honoursSignal: true,
   loadFirst: true,
+  summaries: true,
 })
 
 // TTL and LRU bookkeeping reorder sessions on every use: a separate code path.
@@ -19,6 +20,7 @@ describeStoreConformance({
   create: async (options) => new MemoryStore({ ttlMs: 3_600_000, maxSessions: 1_000, ...options }),
   honoursSignal: true,
   loadFirst: true,
+  summaries: true,
 })
 
 const ids = (store: StateStore): Promise<string[]> => collect(store.list())
