@@ -1,9 +1,10 @@
 import type { Middleware } from '../src/context.js'
-import type { Message, StateStore } from '../src/types.js'
+import type { LoadedSession, LoadOptions, Message, StateStore } from '../src/types.js'
+import { assertSummaryStore, rememberLoad, summaryMessage } from '../src/summarizer.js'
 import { named } from '../src/compose.js'
 import { StateLoadError } from '../src/errors.js'
 import { isRetryableStoreError as retryable } from '../src/retryable.js'
-import { assertKnownKeys, assertOneOf, assertOptionsObject, assertPositiveInteger } from '../src/validate.js'
+import { assertKnownKeys, assertOneOf, assertOptionsObject, assertPositiveInteger, show } from '../src/validate.js'
 import { assertStore } from '../src/stores/assert-store.js'
 import { assertRetryOptions, retryAfterFirstFailure, retrySchedule, type RetryOptions, type RetrySchedule } from '../src/retry-schedule.js'
 
@@ -43,6 +44,14 @@ export interface StateLoadOptions {
    */
   first?: number | undefined
   /**
+   * Load the session's rolling summary with the history, in the same read
+   * (`store.loadWithSummary`; the store must implement `features.summaries`), and pin
+   * it in the view right after the pinned system messages, as a `system` message whose
+   * `metadata.summary.position` says how many stored messages it covers.
+   * @default false
+   */
+  summary?: boolean | undefined
+  /**
    * `'throw'` rejects the turn with `StateLoadError`; `'start-fresh'` continues
    * with an empty history and emits `state:load-failed`.
    * @default 'throw'
@@ -58,7 +67,7 @@ export interface StateLoadOptions {
   retry?: LoadRetryOptions | undefined
 }
 
-const STATE_LOAD_KEYS: readonly (keyof StateLoadOptions)[] = ['last', 'first', 'onError', 'retry']
+const STATE_LOAD_KEYS: readonly (keyof StateLoadOptions)[] = ['last', 'first', 'summary', 'onError', 'retry']
 
 /**
  * Loads the session's history into `ctx.history` and puts it into the provider
@@ -76,7 +85,9 @@ export function stateLoad(store: StateStore, options: StateLoadOptions = {}): Mi
   assertStore(store, 'store')
   assertOptionsObject(options, 'options')
   assertKnownKeys(options, STATE_LOAD_KEYS, '')
-  const { last, first, onError = 'throw', retry } = options
+  const { last, first, summary = false, onError = 'throw', retry } = options
+  if (typeof summary !== 'boolean') throw new TypeError(`Expected \`summary\` to be a boolean, got \`${show(summary)}\`.`)
+  if (summary) assertSummaryStore(store)
   if (last !== undefined) assertPositiveInteger(last, 'last')
   if (first !== undefined) {
     assertPositiveInteger(first, 'first')
@@ -94,9 +105,17 @@ export function stateLoad(store: StateStore, options: StateLoadOptions = {}): Mi
   return named('state-load', async function stateLoadMiddleware(ctx, next) {
     let history: Message[]
     let headLength = 0
+    let found: LoadedSession | undefined
+    // With `summary`, every read also brings the length and the summary (the last read's count).
+    const read: Read = !summary
+      ? (options) => store.load(ctx.sessionId, options)
+      : async (options) => {
+          found = await store.loadWithSummary!(ctx.sessionId, options)
+          return found.messages
+        }
     const load = async () => {
-      if (first === undefined) return loadTail(store, ctx.sessionId, last, ctx.signal)
-      const loaded = await loadHeadAndTail(store, ctx.sessionId, first, last, ctx.signal)
+      if (first === undefined) return loadTail(read, last, ctx.signal)
+      const loaded = await loadHeadAndTail(read, first, last, ctx.signal)
       headLength = loaded.headLength
       return loaded.messages
     }
@@ -118,12 +137,18 @@ export function stateLoad(store: StateStore, options: StateLoadOptions = {}): Mi
       if (onError === 'throw') throw new StateLoadError(ctx.sessionId, { cause: error })
       history = []
       headLength = 0
+      found = undefined
     }
     ctx.history = history
     ctx.emit('state:loaded', { count: history.length, last })
     let from = headLength
+    if (summary) {
+      const position = found?.summary?.position ?? 0
+      rememberLoad(ctx, { length: found?.length ?? 0, tail: history.length - headLength, position })
+      if (found?.summary !== undefined) ctx.messages.splice(ctx.pinned++, 0, summaryMessage(found.summary))
+    }
     if (headLength > 0) {
-      // The opening is pinned right after the pinned system messages.
+      // The opening is pinned right after the pinned system messages (and the summary).
       ctx.messages.splice(ctx.pinned, 0, ...history.slice(0, headLength))
       ctx.pinned += headLength
     }
@@ -140,11 +165,14 @@ export function stateLoad(store: StateStore, options: StateLoadOptions = {}): Mi
   })
 }
 
-async function loadTail(store: StateStore, sessionId: string, last: number | undefined, signal: AbortSignal): Promise<Message[]> {
-  if (last === undefined) return store.load(sessionId, { signal })
+/** One store read (`load`, or `loadWithSummary` keeping what else it returned). */
+type Read = (options: LoadOptions) => Promise<Message[]>
+
+async function loadTail(read: Read, last: number | undefined, signal: AbortSignal): Promise<Message[]> {
+  if (last === undefined) return read({ signal })
   let want = last
   for (;;) {
-    const tail = await store.load(sessionId, { last: want, signal })
+    const tail = await read({ last: want, signal })
     // A full tail that starts inside a tool group: widen until the group is whole.
     if (tail.length < want || tail[0]?.role !== 'tool') return tail
     want *= 2
@@ -158,8 +186,7 @@ async function loadTail(store: StateStore, sessionId: string, last: number | und
  * `headLength` of them are the head.
  */
 async function loadHeadAndTail(
-  store: StateStore,
-  sessionId: string,
+  read: Read,
   first: number,
   last: number | undefined,
   signal: AbortSignal,
@@ -167,12 +194,12 @@ async function loadHeadAndTail(
   let loaded: Message[]
   let contiguous: boolean
   if (last === undefined) {
-    loaded = await store.load(sessionId, { signal })
+    loaded = await read({ signal })
     contiguous = true
   } else {
     let want = last
     for (;;) {
-      loaded = await store.load(sessionId, { first, last: want, signal })
+      loaded = await read({ first, last: want, signal })
       // Fewer than asked for: the whole history came back, head and tail touching.
       contiguous = loaded.length < first + want
       if (contiguous || loaded[first]?.role !== 'tool') break

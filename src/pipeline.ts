@@ -27,6 +27,18 @@ import {
 import { stateLoad, type LoadRetryOptions } from '../middleware/state-load.js'
 import { contextWindow } from '../middleware/context-window.js'
 import { toolResultsStep, type ToolResultsOptions } from '../middleware/tool-results.js'
+import {
+  assertSummaryStore,
+  isSummaryMessage,
+  loadOf,
+  summarizeStep,
+  summaryMessage,
+  summaryPlan,
+  windowStartOf,
+  type SummaryOptions,
+  type SummaryOutcome,
+  type SummaryPlan,
+} from './summarizer.js'
 import { tokenTruncation } from '../middleware/token-truncation.js'
 import { providerCall } from '../middleware/provider-call.js'
 import { stateSave, type SaveRetryOptions } from '../middleware/state-save.js'
@@ -63,6 +75,13 @@ export interface PipelineOptions {
    * @default false
    */
   toolResults?: ToolResultsOptions | false | undefined
+  /**
+   * A rolling summary of what fell out of the view, kept in the store beside the
+   * session and pinned after the system prompt. The store must implement the summary
+   * methods (`features.summaries`: MemoryStore and RedisStore do). See docs/trimming.md.
+   * @default false
+   */
+  summary?: SummaryOptions | false | undefined
   /** `p-retry` options for saving a turn. @default { retries: 3, minTimeout: 100 } */
   saveRetry?: SaveRetryOptions | undefined
   /**
@@ -173,7 +192,7 @@ interface Chain {
 export const BUILT_IN_MIDDLEWARE = ['state-load', 'context-window', 'token-truncation', 'provider-call', 'state-save'] as const
 
 const PIPELINE_KEYS: readonly (keyof PipelineOptions)[] = [
-  'provider', 'store', 'systemPrompt', 'contextWindow', 'tokenLimit', 'toolResults', 'saveRetry', 'loadRetry', 'onLoadError',
+  'provider', 'store', 'systemPrompt', 'contextWindow', 'tokenLimit', 'toolResults', 'summary', 'saveRetry', 'loadRetry', 'onLoadError',
   'onSaveError', 'timeoutMs', 'idleTimeoutMs', 'pricing', 'model', 'tools', 'saveOnAbort',
 ]
 const CHAIN_KEYS: readonly (keyof ChainOptions)[] = ['systemPrompt', 'timeoutMs']
@@ -217,6 +236,8 @@ export class Pipeline extends PipelineEmitter {
    */
   readonly #tails = new Map<string, Promise<unknown>>()
   #closed = false
+  /** Set when `summary` is on: the store and the validated options. */
+  readonly #summary: { store: StateStore; plan: SummaryPlan } | undefined
 
   constructor(options: PipelineOptions) {
     super()
@@ -228,6 +249,7 @@ export class Pipeline extends PipelineEmitter {
       this.#systemMessages = systemMessages(systemPrompt)
       this.#timeoutMs = checkTimeout(timeoutMs)
       this.#ownedStore = undefined
+      this.#summary = undefined
       return
     }
     if (options === null || typeof options !== 'object' || Array.isArray(options)) {
@@ -265,11 +287,20 @@ export class Pipeline extends PipelineEmitter {
     assertOneOf(onSaveError, ['throw', 'warn'], 'onSaveError')
     assertOneOf(saveOnAbort, ['none', 'partial'], 'saveOnAbort')
     const store = options.store ?? new MemoryStore()
+    if (options.summary !== undefined && options.summary !== false) {
+      if (options.summary === null || typeof options.summary !== 'object' || Array.isArray(options.summary)) {
+        throw new TypeError(`Expected \`summary\` to be an object like { after: 30 } or false, got \`${show(options.summary)}\`.`)
+      }
+      assertSummaryStore(store)
+      this.#summary = { store, plan: summaryPlan(options.summary, provider, options.pricing) }
+    } else {
+      this.#summary = undefined
+    }
     this.#ownedStore = options.store === undefined ? store : undefined
     this.#systemMessages = systemMessages(systemPrompt)
     this.#timeoutMs = checkTimeout(options.timeoutMs)
 
-    this.#entries = builtInStack(options, store, { onLoadError, onSaveError, saveOnAbort, idleTimeoutMs })
+    this.#entries = builtInStack(options, store, { onLoadError, onSaveError, saveOnAbort, idleTimeoutMs }, this.#summary)
   }
 
   /**
@@ -626,7 +657,27 @@ export class Pipeline extends PipelineEmitter {
       release(heldBy(ctx, running, cutOff && streamed))
     }
     ctx.emit('execution:end', { durationMs: result.durationMs, saved: ctx.saved })
+    if (this.#summary?.plan.mode === 'background' && ctx.saved) this.#summarizeLater(ctx, inputs.length)
     return result
+  }
+
+  /**
+   * When enough stored messages fell out of this turn's view unsummarised, queues one
+   * summarising step in the session's queue: after this turn (and the turns already
+   * queued), never delaying the reply; `shutdown()` waits for it.
+   */
+  #summarizeLater(ctx: TurnContext, inputs: number): void {
+    const { store, plan } = this.#summary as { store: StateStore; plan: SummaryPlan }
+    const loaded = loadOf(ctx)
+    if (loaded === undefined) return
+    const windowStart = windowStartOf(ctx, loaded, inputs)
+    if (windowStart - loaded.position < plan.after) return
+    const { previous, release } = this.#reserve(ctx.sessionId)
+    const job = (async () => {
+      await previous
+      report(ctx, await summarizeStep(store, ctx.sessionId, windowStart, plan), 'background')
+    })()
+    release(job.then(settle, settle))
   }
 
   #compose(): Chain {
@@ -688,6 +739,7 @@ function builtInStack(
     saveOnAbort: 'none' | 'partial'
     idleTimeoutMs: number | false
   },
+  summary: { store: StateStore; plan: SummaryPlan } | undefined,
 ): Entry[] {
   const { provider, tokenLimit = false } = options
   const policy = options.contextWindow ?? {}
@@ -711,15 +763,14 @@ function builtInStack(
       : withPrefix('toolResults', () => toolResultsStep(options.toolResults as ToolResultsOptions))
   const windowStep =
     maxMessages === undefined && startOn === 'any' ? undefined : contextWindow({ ...(maxMessages === undefined ? {} : { maxMessages }), startOn })
+  const load = stateLoad(store, {
+    ...loadOptions,
+    ...(summary === undefined ? {} : { summary: true }),
+    ...(options.loadRetry === undefined ? {} : { retry: options.loadRetry }),
+    onError: modes.onLoadError,
+  })
   return [
-    {
-      name: 'state-load',
-      fn: stateLoad(store, {
-        ...loadOptions,
-        ...(options.loadRetry === undefined ? {} : { retry: options.loadRetry }),
-        onError: modes.onLoadError,
-      }),
-    },
+    { name: 'state-load', fn: summary?.plan.mode === 'inline' ? withInlineSummary(load, summary.store, summary.plan) : load },
     { name: 'context-window', fn: windowSlot(windowStep, clearing) },
     { name: 'token-truncation', fn: truncation },
     {
@@ -757,6 +808,61 @@ export const MIN_TOKENS_PER_MESSAGE = 3
  */
 function budgetTail(tokenLimit: { maxTokens: number; reserveForResponse?: number | undefined }): number {
   return Math.ceil((tokenLimit.maxTokens - (tokenLimit.reserveForResponse ?? 0)) / MIN_TOKENS_PER_MESSAGE)
+}
+
+/**
+ * `summary.mode: 'inline'`: right after the load, before any trimming and the provider
+ * call, summarise what lies before the loaded tail when it is due, and pin the new
+ * summary in place of the old one, so this turn already sees it. A failure leaves the
+ * turn as it was (`summary:failed`).
+ */
+function withInlineSummary(load: Middleware, store: StateStore, plan: SummaryPlan): Middleware {
+  return named('state-load', async (ctx, next) =>
+    load(ctx, async () => {
+      const loaded = loadOf(ctx)
+      const windowStart = loaded === undefined ? 0 : loaded.length - loaded.tail
+      if (loaded !== undefined && windowStart - loaded.position >= plan.after) {
+        const outcome = await summarizeStep(store, ctx.sessionId, windowStart, plan, ctx.signal)
+        report(ctx, outcome, 'inline')
+        if (outcome.type === 'updated') {
+          const at = ctx.messages.findIndex(isSummaryMessage)
+          if (at !== -1 && at < ctx.pinned) {
+            ctx.messages[at] = summaryMessage(outcome.summary)
+          } else {
+            ctx.messages.splice(pinnedSystemCount(ctx.messages, ctx.pinned), 0, summaryMessage(outcome.summary))
+            ctx.pinned++
+          }
+        }
+      }
+      await next()
+    }),
+  )
+}
+
+/** Where a new summary goes: after the pipeline's system prompt, before the pinned opening. */
+function pinnedSystemCount(messages: readonly Message[], pinned: number): number {
+  let i = 0
+  while (i < pinned && messages[i]?.role === 'system') i++
+  return i
+}
+
+/** Emits what one summarising step did. */
+function report(ctx: ExecutionContext, outcome: SummaryOutcome, mode: 'background' | 'inline'): void {
+  if (outcome.type === 'updated') {
+    ctx.emit('summary:updated', {
+      position: outcome.summary.position,
+      previousPosition: outcome.previousPosition,
+      summarised: outcome.summarised,
+      requestChars: outcome.requestChars,
+      mode,
+      model: outcome.model,
+      usage: outcome.usage,
+      costUsd: outcome.costUsd,
+      durationMs: outcome.durationMs,
+    })
+  } else if (outcome.type === 'failed') {
+    ctx.emit('summary:failed', { error: outcome.error, position: outcome.position, mode })
+  }
 }
 
 /**
