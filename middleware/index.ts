@@ -14,3 +14,14 @@ export {
   type SaveRetryOptions,
   type StateSaveOptions,
 } from './state-save.js'
+export {
+  rollingSummary,
+  isSummaryMessage,
+  DEFAULT_SUMMARY_AFTER,
+  DEFAULT_SUMMARY_PROMPT,
+  DEFAULT_SUMMARY_TIMEOUT_MS,
+  SUMMARY_HEADER,
+  SUMMARY_MESSAGE_CHARS,
+  type RollingSummaryOptions,
+  type SummaryOptions,
+} from './summary.js'

@@ -10,6 +10,7 @@ export {
   type TokenLimitPolicy,
 } from './pipeline.js'
 export type { ToolResultsOptions } from '../middleware/tool-results.js'
+export type { SummaryOptions } from './summarizer.js'
 export { compose, named, type ComposeHooks } from './compose.js'
 export type {
   ExecutionContext,
@@ -44,6 +45,8 @@ export type {
   StateStore,
   LoadOptions,
   StoreFeatures,
+  SessionSummary,
+  LoadedSession,
   AppendOptions,
   ListOptions,
   Provider,

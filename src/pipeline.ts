@@ -27,18 +27,9 @@ import {
 import { stateLoad, type LoadRetryOptions } from '../middleware/state-load.js'
 import { contextWindow } from '../middleware/context-window.js'
 import { toolResultsStep, type ToolResultsOptions } from '../middleware/tool-results.js'
-import {
-  assertSummaryStore,
-  isSummaryMessage,
-  loadOf,
-  summarizeStep,
-  summaryMessage,
-  summaryPlan,
-  windowStartOf,
-  type SummaryOptions,
-  type SummaryOutcome,
-  type SummaryPlan,
-} from './summarizer.js'
+import { assertSummaryStore, summaryPlan, type SummaryOptions, type SummaryPlan } from './summarizer.js'
+import { withSummary } from '../middleware/summary.js'
+import { takeAfterTurn } from './after-turn.js'
 import { tokenTruncation } from '../middleware/token-truncation.js'
 import { providerCall } from '../middleware/provider-call.js'
 import { stateSave, type SaveRetryOptions } from '../middleware/state-save.js'
@@ -657,27 +648,23 @@ export class Pipeline extends PipelineEmitter {
       release(heldBy(ctx, running, cutOff && streamed))
     }
     ctx.emit('execution:end', { durationMs: result.durationMs, saved: ctx.saved })
-    if (this.#summary?.plan.mode === 'background' && ctx.saved) this.#summarizeLater(ctx, inputs.length)
+    const jobs = takeAfterTurn(ctx)
+    if (jobs !== undefined) this.#runAfterTurn(sessionId, jobs)
     return result
   }
 
   /**
-   * When enough stored messages fell out of this turn's view unsummarised, queues one
-   * summarising step in the session's queue: after this turn (and the turns already
-   * queued), never delaying the reply; `shutdown()` waits for it.
+   * Work a middleware left for after its turn (a background summary: see
+   * `deferAfterTurn`), in the session's queue: after this turn and the turns already
+   * queued, never delaying the reply; `shutdown()` waits for it.
    */
-  #summarizeLater(ctx: TurnContext, inputs: number): void {
-    const { store, plan } = this.#summary as { store: StateStore; plan: SummaryPlan }
-    const loaded = loadOf(ctx)
-    if (loaded === undefined) return
-    const windowStart = windowStartOf(ctx, loaded, inputs)
-    if (windowStart - loaded.position < plan.after) return
-    const { previous, release } = this.#reserve(ctx.sessionId)
-    const job = (async () => {
+  #runAfterTurn(sessionId: string, jobs: Array<() => Promise<void>>): void {
+    const { previous, release } = this.#reserve(sessionId)
+    const run = (async () => {
       await previous
-      report(ctx, await summarizeStep(store, ctx.sessionId, windowStart, plan), 'background')
+      for (const job of jobs) await job().then(settle, settle)
     })()
-    release(job.then(settle, settle))
+    release(run.then(settle, settle))
   }
 
   #compose(): Chain {
@@ -770,7 +757,7 @@ function builtInStack(
     onError: modes.onLoadError,
   })
   return [
-    { name: 'state-load', fn: summary?.plan.mode === 'inline' ? withInlineSummary(load, summary.store, summary.plan) : load },
+    { name: 'state-load', fn: summary === undefined ? load : withSummary(load, summary.store, summary.plan) },
     { name: 'context-window', fn: windowSlot(windowStep, clearing) },
     { name: 'token-truncation', fn: truncation },
     {
@@ -808,61 +795,6 @@ export const MIN_TOKENS_PER_MESSAGE = 3
  */
 function budgetTail(tokenLimit: { maxTokens: number; reserveForResponse?: number | undefined }): number {
   return Math.ceil((tokenLimit.maxTokens - (tokenLimit.reserveForResponse ?? 0)) / MIN_TOKENS_PER_MESSAGE)
-}
-
-/**
- * `summary.mode: 'inline'`: right after the load, before any trimming and the provider
- * call, summarise what lies before the loaded tail when it is due, and pin the new
- * summary in place of the old one, so this turn already sees it. A failure leaves the
- * turn as it was (`summary:failed`).
- */
-function withInlineSummary(load: Middleware, store: StateStore, plan: SummaryPlan): Middleware {
-  return named('state-load', async (ctx, next) =>
-    load(ctx, async () => {
-      const loaded = loadOf(ctx)
-      const windowStart = loaded === undefined ? 0 : loaded.length - loaded.tail
-      if (loaded !== undefined && windowStart - loaded.position >= plan.after) {
-        const outcome = await summarizeStep(store, ctx.sessionId, windowStart, plan, ctx.signal)
-        report(ctx, outcome, 'inline')
-        if (outcome.type === 'updated') {
-          const at = ctx.messages.findIndex(isSummaryMessage)
-          if (at !== -1 && at < ctx.pinned) {
-            ctx.messages[at] = summaryMessage(outcome.summary)
-          } else {
-            ctx.messages.splice(pinnedSystemCount(ctx.messages, ctx.pinned), 0, summaryMessage(outcome.summary))
-            ctx.pinned++
-          }
-        }
-      }
-      await next()
-    }),
-  )
-}
-
-/** Where a new summary goes: after the pipeline's system prompt, before the pinned opening. */
-function pinnedSystemCount(messages: readonly Message[], pinned: number): number {
-  let i = 0
-  while (i < pinned && messages[i]?.role === 'system') i++
-  return i
-}
-
-/** Emits what one summarising step did. */
-function report(ctx: ExecutionContext, outcome: SummaryOutcome, mode: 'background' | 'inline'): void {
-  if (outcome.type === 'updated') {
-    ctx.emit('summary:updated', {
-      position: outcome.summary.position,
-      previousPosition: outcome.previousPosition,
-      summarised: outcome.summarised,
-      requestChars: outcome.requestChars,
-      mode,
-      model: outcome.model,
-      usage: outcome.usage,
-      costUsd: outcome.costUsd,
-      durationMs: outcome.durationMs,
-    })
-  } else if (outcome.type === 'failed') {
-    ctx.emit('summary:failed', { error: outcome.error, position: outcome.position, mode })
-  }
 }
 
 /**

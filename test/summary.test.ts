@@ -320,3 +320,34 @@ describeRedis('standalone', 'summary on a real Redis', () => {
     await two.shutdown()
   })
 })
+
+describe('rollingSummary in a Pipeline.from chain', () => {
+  it('summarises in the background in the session queue, like the option', async () => {
+    const { stateLoad, rollingSummary, contextWindow, providerCall, stateSave } = await import('../middleware/index.js')
+    const store = new MemoryStore()
+    const summariser = new RecordingSummariser()
+    const provider = new MockProvider({ reply: 'ok' })
+    const pipe = Pipeline.from([
+      stateLoad(store, { last: 3, summary: true }),
+      rollingSummary(store, { provider: summariser, after: 6 }),
+      contextWindow({ maxMessages: 3 }),
+      providerCall(provider),
+      stateSave(store),
+    ])
+    const positions: number[] = []
+    pipe.on('summary:updated', (e) => positions.push(e.position))
+    for (let i = 1; i <= 10; i++) await pipe.execute('s', 'user', `w${i}`)
+    await pipe.shutdown()
+    expect(positions).toEqual([6, 12])
+    expect(provider.requests.at(-1)?.messages[0]).toMatchObject({ role: 'system', metadata: { summary: { position: 12 } } })
+  })
+
+  it('refuses to run without a summary-aware load before it, and a store without summaries', async () => {
+    const { stateLoad, rollingSummary, providerCall } = await import('../middleware/index.js')
+    const store = new MemoryStore()
+    const pipe = Pipeline.from([stateLoad(store), rollingSummary(store, { provider: new MockProvider() }), providerCall(new MockProvider())])
+    await expect(pipe.execute('s', 'user', 'hi')).rejects.toThrow(/stateLoad\(store, \{ summary: true \}\)/)
+    expect(() => rollingSummary({ ...store, load: store.load, features: {} } as unknown as StateStore, { provider: new MockProvider() })).toThrow(TypeError)
+    expect(() => rollingSummary(store, { after: 3 } as never)).toThrow(/`summary\.provider`/)
+  })
+})
