@@ -25,6 +25,8 @@ const EVENT_NAMES = Object.keys({
   'tokens:truncated': true,
   'tool-results:cleared': true,
   'tokens:oversized': true,
+  'summary:updated': true,
+  'summary:failed': true,
   'provider:response': true,
   'state:save-retry': true,
   'state:saved': true,
@@ -33,7 +35,7 @@ const EVENT_NAMES = Object.keys({
 } satisfies Partial<Record<PipelineEventName, true>>) as PipelineEventName[]
 
 /** Events only the opt-in policies emit (see the last test of 'events of failures'). */
-const POLICY_EVENTS: PipelineEventName[] = ['tool-results:cleared', 'tokens:oversized']
+const POLICY_EVENTS: PipelineEventName[] = ['tool-results:cleared', 'tokens:oversized', 'summary:updated', 'summary:failed']
 
 type Recorded = { [K in PipelineEventName]: { name: K; payload: PipelineEvents[K] } }[PipelineEventName]
 
@@ -210,7 +212,7 @@ describe('events of failures', () => {
     expect(new Set(events.map((e) => e.name))).toEqual(new Set(EVENT_NAMES.filter((name) => !POLICY_EVENTS.includes(name))))
   })
 
-  it('the policies of issue 9 cover the rest: tool-results:cleared and tokens:oversized', async () => {
+  it('the policies of issue 9 cover the rest: tool-results:cleared, tokens:oversized, summary:*', async () => {
     const store = new MemoryStore()
     const call = (id: string): Message => ({ role: 'assistant', content: '', toolCalls: [{ id, name: 'search', arguments: '{}' }] })
     await store.save('s', [user('find'), call('a'), { role: 'tool', content: 'old result', toolCallId: 'a' }, call('b')])
@@ -222,6 +224,14 @@ describe('events of failures', () => {
     })
     const events = recordAll(pipe)
     await pipe.execute('s', 'tool', 'word '.repeat(2_000), { toolCallId: 'b' })
+    // A summary that works once, then fails.
+    let calls = 0
+    const summariser = new MockProvider({ reply: () => (++calls === 1 ? 'the gist' : Promise.reject(new Error('down'))) })
+    const summarising = new Pipeline({ provider: new MockProvider(), store, contextWindow: { maxMessages: 2 }, summary: { provider: summariser, after: 1 } })
+    const summaryEvents = recordAll(summarising)
+    for (let i = 0; i < 3; i++) await summarising.execute('t', 'user', `turn ${i}`)
+    await summarising.shutdown()
+    events.push(...summaryEvents)
     const names = new Set(events.map((e) => e.name))
     for (const name of POLICY_EVENTS) expect(names).toContain(name)
     expect(events.find((e) => e.name === 'tool-results:cleared')?.payload).toMatchObject({ cleared: 1, keepLast: 1 })

@@ -103,6 +103,20 @@ describe.concurrent('examples', { timeout: 60_000 }, () => {
     ])
   })
 
+  it('summary.ts: the rolling summary keeps the name and the task after the window dropped them', async () => {
+    expect(await outputOf('summary.ts')).toEqual([
+      'summary:updated 0 → 6 (6 messages, 488 characters sent)',
+      'system: You are a travel agent.',
+      'system: Summary of the earlier conversation:',
+      'My name is Ada. I need a hotel in Rome',
+      'assistant: Noted.',
+      'user: And parking?',
+      'assistant: Noted.',
+      'user: What do you know about me?',
+      'stored summary covers 6 of 16 messages',
+    ])
+  })
+
   it('errors.ts: each error class, when it happens, and its fields', async () => {
     expect(await outputOf('errors.ts')).toEqual([
       'state:save-retry attempt 1, 2 left',
