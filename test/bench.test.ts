@@ -16,6 +16,13 @@ describe('npm run bench -- --quick', () => {
     for (const length of ['10–110', '1000–1100', '10000–10100']) {
       expect(stdout).toContain(`| MemoryStore turn (window 20, token limit) | ${length} |`)
     }
+    // Issue 9: each policy against the plain turn of the same run, and the summariser's input size, at each length.
+    for (const length of ['10–110', '1000–1100', '10000–10100']) {
+      expect(stdout).toMatch(new RegExp(`\\| MemoryStore plain turn \\(window 20, token limit\\) \\| ${length} \\| [\\d.]+ (µs|ms) \\| 1\\.00× of plain turn \\|`))
+      expect(stdout).toMatch(new RegExp(`\\| MemoryStore summary \\(background, after 30\\) \\| ${length} \\| [\\d.]+ (µs|ms) \\| [\\d.]+× of plain turn \\|`))
+      expect(stdout).toMatch(new RegExp(`\\| MemoryStore toolResults \\(keepLast 2\\) \\+ keepFirst 2 \\| ${length} \\| [\\d.]+ (µs|ms) \\| [\\d.]+× of plain turn \\|`))
+      expect(stdout).toMatch(new RegExp(`\\| summariser's largest request \\(characters\\) \\| ${length} \\| \\d+ \\| — \\|`))
+    }
     for (const entry of ['`promptline`', '`promptline/redis`', '`promptline/openai`', 'all three (0.1.0’s root)']) {
       expect(stdout).toMatch(new RegExp(`\\| ${entry.replace(/[/.()]/g, '\\$&')} \\| \\d+ \\| [\\d.]+ ms \\| [\\d.]+ MB \\| [\\d.]+×, [\\d.]+× of promptline \\|`))
     }
