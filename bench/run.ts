@@ -315,6 +315,14 @@ async function redisBench(url: string): Promise<void> {
   }) as typeof client.sendCommand
   const store = new RedisStore(client, { prefix: `bench${Date.now()}` })
   const pipe = pipelineOn(store)
+  const summaryPipe = new Pipeline({
+    provider: new MockProvider({ reply: REPLY, model: 'gpt-4o-mini' }),
+    store,
+    systemPrompt: 'You are a helpful assistant.',
+    contextWindow: { maxMessages: WINDOW },
+    tokenLimit: { maxTokens: 8_000, model: 'gpt-4o' },
+    summary: { provider: new MockProvider({ reply: 'The story so far, updated.' }), after: 30 },
+  })
   await measure(0, WARMUP, (i) => pipe.execute('warm', 'user', `warm-up ${i}`))
   const raw = `rawbench${Date.now()}`
 
@@ -361,6 +369,26 @@ async function redisBench(url: string): Promise<void> {
     )
     const commands = (sent - sentBefore - trims) / turns
 
+    // The same turn with a rolling summary, between two summarising steps: the summary
+    // comes back with the tail, so a turn stays at two round trips.
+    if (length > WINDOW + 10) await store.saveSummary(id, { content: 'The story so far.', position: length - WINDOW - 10 })
+    const sentBeforeSummary = sent
+    let summaryTurns = 0
+    let summaryTrims = 0
+    const perSummaryTurn = await measure(
+      REDIS_TURNS,
+      WARMUP / 5,
+      (i) => {
+        summaryTurns++
+        return summaryPipe.execute(id, 'user', `Follow-up question number ${i}?`)
+      },
+      () => {
+        summaryTrims++
+        return client.ltrim(keys.messages, 0, length - 1)
+      },
+    )
+    const summaryCommands = (sent - sentBeforeSummary - summaryTrims) / summaryTurns
+
     rows.push(['raw ioredis floor: LRANGE -20 -1 + RPUSH', String(length), fmt(floor), '1.00×'])
     rows.push(['raw ioredis whole-list load (LangChain-style)', String(length), fmt(fullLoad), ratio(fullLoad, floor)])
     rows.push([
@@ -369,9 +397,16 @@ async function redisBench(url: string): Promise<void> {
       fmt(perTurn),
       `${ratio(perTurn, floor)} of floor`,
     ])
+    rows.push([
+      `RedisStore turn with summary (between steps), ${summaryCommands.toFixed(2)} round trips/turn`,
+      String(length),
+      fmt(perSummaryTurn),
+      `${ratio(perSummaryTurn, perTurn)} of the plain RedisStore turn`,
+    ])
     await client.del(rawKey)
   }
   await pipe.shutdown()
+  await summaryPipe.shutdown()
   await store.close()
   client.disconnect()
 }

@@ -36,8 +36,9 @@ describe('npm run bench -- --quick', () => {
     expect(stdout).toMatch(/\| token cache: heap kept after \d+ distinct 300-character messages \(\d+ kept, charged 16\.00 MB of TOKEN_CACHE_BYTES 16\.00 MB\) \|/)
     if (redisSkipReason('standalone') === undefined) {
       const redisRows = stdout.split('\n').filter((line) => line.startsWith('| RedisStore turn'))
-      expect(redisRows).toHaveLength(3)
+      expect(redisRows).toHaveLength(6)
       for (const row of redisRows) expect(row).toContain('2.00 round trips/turn')
+      expect(redisRows.filter((row) => row.startsWith('| RedisStore turn with summary'))).toHaveLength(3)
     }
   }, 160_000)
 })
