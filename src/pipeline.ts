@@ -227,8 +227,6 @@ export class Pipeline extends PipelineEmitter {
    */
   readonly #tails = new Map<string, Promise<unknown>>()
   #closed = false
-  /** Set when `summary` is on: the store and the validated options. */
-  readonly #summary: { store: StateStore; plan: SummaryPlan } | undefined
 
   constructor(options: PipelineOptions) {
     super()
@@ -240,7 +238,6 @@ export class Pipeline extends PipelineEmitter {
       this.#systemMessages = systemMessages(systemPrompt)
       this.#timeoutMs = checkTimeout(timeoutMs)
       this.#ownedStore = undefined
-      this.#summary = undefined
       return
     }
     if (options === null || typeof options !== 'object' || Array.isArray(options)) {
@@ -278,20 +275,19 @@ export class Pipeline extends PipelineEmitter {
     assertOneOf(onSaveError, ['throw', 'warn'], 'onSaveError')
     assertOneOf(saveOnAbort, ['none', 'partial'], 'saveOnAbort')
     const store = options.store ?? new MemoryStore()
+    let summary: { store: StateStore; plan: SummaryPlan } | undefined
     if (options.summary !== undefined && options.summary !== false) {
       if (options.summary === null || typeof options.summary !== 'object' || Array.isArray(options.summary)) {
         throw new TypeError(`Expected \`summary\` to be an object like { after: 30 } or false, got \`${show(options.summary)}\`.`)
       }
       assertSummaryStore(store)
-      this.#summary = { store, plan: summaryPlan(options.summary, provider, options.pricing) }
-    } else {
-      this.#summary = undefined
+      summary = { store, plan: summaryPlan(options.summary, provider, options.pricing) }
     }
     this.#ownedStore = options.store === undefined ? store : undefined
     this.#systemMessages = systemMessages(systemPrompt)
     this.#timeoutMs = checkTimeout(options.timeoutMs)
 
-    this.#entries = builtInStack(options, store, { onLoadError, onSaveError, saveOnAbort, idleTimeoutMs }, this.#summary)
+    this.#entries = builtInStack(options, store, { onLoadError, onSaveError, saveOnAbort, idleTimeoutMs }, summary)
   }
 
   /**

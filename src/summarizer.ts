@@ -1,5 +1,5 @@
 import type { ExecutionContext } from './context.js'
-import type { Message, Provider, SessionSummary, StateStore } from './types.js'
+import type { Message, Provider, SessionSummary, StateStore, Usage } from './types.js'
 import { assertProvider } from './providers/assert-provider.js'
 import { assertDuration, assertKnownKeys, assertNonEmptyString, assertOneOf, assertOptionsObject, assertPositiveInteger, show } from './validate.js'
 import { costOf, DEFAULT_PRICING, resolvePrice, type PricingTable } from './pricing.js'
@@ -147,7 +147,7 @@ export function windowStartOf(ctx: ExecutionContext, loaded: LoadedSummary, inpu
 
 /** One summarising step's outcome. */
 export type SummaryOutcome =
-  | { type: 'updated'; summary: SessionSummary; previousPosition: number; summarised: number; usage: import('./types.js').Usage | undefined; costUsd: number | undefined; model: string | undefined; durationMs: number; requestChars: number }
+  | { type: 'updated'; summary: SessionSummary; previousPosition: number; summarised: number; usage: Usage | undefined; costUsd: number | undefined; model: string | undefined; durationMs: number; requestChars: number }
   | { type: 'skipped' }
   | { type: 'failed'; error: unknown; position: number }
 
