@@ -340,3 +340,71 @@ describe('every combination of policies', () => {
     )
   })
 })
+
+describe('the rolling summary over random conversations', () => {
+  it('ends only between units, only moves forward, never changes the store, and leaves a valid view', async () => {
+    const caseArb = fc.record({
+      units: fc.array(unitSpecArb, { minLength: 1, maxLength: 30 }),
+      window: fc.integer({ min: 1, max: 8 }),
+      after: fc.integer({ min: 1, max: 8 }),
+      mode: fc.constantFrom('background' as const, 'inline' as const),
+      keepFirst: fc.option(fc.integer({ min: 1, max: 3 }), { nil: undefined }),
+      turns: fc.array(textArb.filter((t) => t.trim().length > 0), { minLength: 1, maxLength: 4 }),
+    })
+    await fc.assert(
+      fc.asyncProperty(caseArb, async ({ units, window, after, mode, keepFirst, turns }) => {
+        const store = new MemoryStore()
+        const stored = buildUnits(units).flat()
+        await store.save('s', stored)
+        const summariser = new MockProvider({ reply: (messages) => `summary of ${messages.at(-1)?.content.length ?? 0} characters` })
+        const provider = new MockProvider({ reply: 'ok' })
+        const pipe = new Pipeline({
+          provider,
+          store,
+          systemPrompt: 'Be terse.',
+          contextWindow: { maxMessages: window, ...(keepFirst === undefined ? {} : { keepFirst }) },
+          summary: { provider: summariser, after, mode },
+        })
+        const positions: number[] = []
+        pipe.on('summary:updated', (e) => {
+          expect(e.position).toBeGreaterThan(e.previousPosition)
+          positions.push(e.position)
+        })
+        const failures: unknown[] = []
+        pipe.on('summary:failed', (e) => failures.push(e.error))
+        const full = [...stored]
+        for (const text of turns) {
+          await pipe.execute('s', 'user', text)
+          full.push({ role: 'user', content: text }, { role: 'assistant', content: 'ok' })
+        }
+        await pipe.shutdown()
+        expect(failures).toEqual([])
+        // Forward only, and only between units.
+        for (let i = 1; i < positions.length; i++) expect(positions[i]).toBeGreaterThan(positions[i - 1] as number)
+        for (const position of positions) {
+          expect(position).toBeLessThanOrEqual(full.length)
+          expect(full[position]?.role).not.toBe('tool')
+        }
+        // Summarising never rewrites the history.
+        expect(await store.load('s')).toEqual(full)
+        // Every view: the system prompt, then at most one summary, then a valid view of the rest.
+        for (const request of provider.requests) {
+          const view = request.messages
+          expect(view[0]).toEqual({ role: 'system', content: 'Be terse.' })
+          const summaries = view.filter((m) => m.metadata?.summary !== undefined)
+          expect(summaries.length).toBeLessThanOrEqual(1)
+          if (summaries.length === 1) expect(view[1]).toBe(summaries[0])
+          const rest = view.slice(1 + summaries.length)
+          // The newest message is the turn's input; no tool result lacks its call.
+          const calls = new Set<string>()
+          for (const m of rest) {
+            for (const call of m.toolCalls ?? []) calls.add(call.id)
+            if (m.role === 'tool' && rest[0]?.role !== 'tool') expect(calls.has(m.toolCallId as string)).toBe(true)
+          }
+          expect(rest.at(-1)?.role).toBe('user')
+        }
+      }),
+      { numRuns: 150 },
+    )
+  })
+})
