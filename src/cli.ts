@@ -16,7 +16,6 @@ import { assertSessionId } from './validate.js'
 import type { Provider } from './types.js'
 import { DEFAULT_MODEL, parseCliArgs, USAGE, UsageError, type CliOptions } from './cli/args.js'
 import { demoReply } from './cli/demo-reply.js'
-import { demoSummary } from './cli/demo-summary.js'
 import { printHistory, TurnTracer } from './cli/trace.js'
 
 const COMMANDS = `Commands: /history, /sessions, /session <id>, /fork <id>, /clear, /help, /exit`
@@ -198,10 +197,6 @@ function pipelineOptions(options: CliOptions, provider: Provider, store: MemoryS
     ...(options.system === undefined ? {} : { systemPrompt: options.system }),
     ...(options.maxMessages === undefined ? {} : { contextWindow: { maxMessages: options.maxMessages } }),
     ...(options.maxTokens === undefined ? {} : { tokenLimit: { maxTokens: options.maxTokens, model: tokenModel } }),
-    // Offline, a deterministic condensation; with a real model, the same model summarises.
-    ...(options.summaryAfter === undefined
-      ? {}
-      : { summary: { after: options.summaryAfter, ...(provider instanceof MockProvider ? { provider: new MockProvider({ reply: demoSummary, name: 'demo-summariser' }) } : {}) } }),
     // The pipeline's deadlines fit a person waiting on a real model: a reasoning model
     // may think for minutes (timeoutMs 10 min, idleTimeoutMs 5 min between chunks).
   }

@@ -11,7 +11,6 @@ export interface CliOptions {
   help: boolean
   model: string | undefined
   baseURL: string | undefined
-  summaryAfter: number | undefined
 }
 
 /** A command line that cannot be run: printed with a hint, exit code 2. */
@@ -39,8 +38,6 @@ Options:
   --max-tokens <n>     token limit of each request (default: none), counted with the tokenizer
                        of --model when gpt-tokenizer knows it, else of ${DEFAULT_MODEL}
   --system <text>      system prompt (pinned, never trimmed, never stored)
-  --summary-after <n>  keep a rolling summary of what left the window, updated once n messages
-                       fell out of it unsummarised (shown in /history and --trace)
   --trace              after each turn, print middleware timings and what trimming kept and dropped
   --model <name>       model to ask for (OpenAI default: ${DEFAULT_MODEL}; with the mock it only sets pricing)
   --base-url <url>     OpenAI-compatible server, e.g. http://localhost:11434/v1 (implies OpenAI)
@@ -75,7 +72,6 @@ export function parseCliArgs(argv: readonly string[]): CliOptions {
         'max-tokens': { type: 'string' },
         system: { type: 'string' },
         trace: { type: 'boolean', default: false },
-        'summary-after': { type: 'string' },
         model: { type: 'string' },
         'base-url': { type: 'string' },
         help: { type: 'boolean', short: 'h', default: false },
@@ -102,7 +98,6 @@ export function parseCliArgs(argv: readonly string[]): CliOptions {
     help: values.help,
     model: values.model,
     baseURL,
-    summaryAfter: positiveInteger(values['summary-after'], '--summary-after'),
   }
 }
 
