@@ -21,6 +21,13 @@ describe('npm run bench -- --quick', () => {
     for (const length of ['10–110', '1000–1100', '10000–10100']) {
       expect(stdout).toContain(`| MemoryStore turn (window 20, token limit) | ${length} |`)
     }
+    // Issue 9: each policy against the plain turn of the same run, and the summariser's input size, at each length.
+    for (const length of ['10–110', '1000–1100', '10000–10100']) {
+      expect(stdout).toMatch(new RegExp(`\\| MemoryStore plain turn \\(window 20, token limit\\) \\| ${length} \\| [\\d.]+ (µs|ms) \\| 1\\.00× of plain turn \\|`))
+      expect(stdout).toMatch(new RegExp(`\\| MemoryStore summary \\(background, after 30\\) \\| ${length} \\| [\\d.]+ (µs|ms) \\| [\\d.]+× of plain turn \\|`))
+      expect(stdout).toMatch(new RegExp(`\\| MemoryStore toolResults \\(keepLast 2\\) \\+ keepFirst 2 \\| ${length} \\| [\\d.]+ (µs|ms) \\| [\\d.]+× of plain turn \\|`))
+      expect(stdout).toMatch(new RegExp(`\\| summariser's largest request \\(characters\\) \\| ${length} \\| \\d+ \\| — \\|`))
+    }
     for (const entry of ['`promptline`', '`promptline/redis`', '`promptline/openai`', 'all three (0.1.0’s root)']) {
       expect(stdout).toMatch(new RegExp(`\\| ${entry.replace(/[/.()]/g, '\\$&')} \\| \\d+ \\| [\\d.]+ ms \\| [\\d.]+ MB \\| [\\d.]+×, [\\d.]+× of promptline \\|`))
     }
@@ -49,7 +56,7 @@ describe('npm run bench -- --quick', () => {
     expect(stdout).toMatch(/\| token cache: heap kept after \d+ distinct 300-character messages \(\d+ kept, charged 16\.00 MB of TOKEN_CACHE_BYTES 16\.00 MB\) \|/)
     if (redisSkipReason('standalone') === undefined) {
       const redisRows = stdout.split('\n').filter((line) => line.startsWith('| RedisStore turn'))
-      expect(redisRows).toHaveLength(3)
+      expect(redisRows).toHaveLength(6)
       for (const row of redisRows) expect(row).toContain('2.00 round trips/turn')
       for (const length of ['10', '1000', '10000']) {
         expect(stdout).toMatch(new RegExp(String.raw`\| raw ioredis floor: LRANGE -20 -1 \+ RPUSH \(A/B with the next row\) \| ${length} \| ${figure} \| 1\.00× \|`))
@@ -67,6 +74,7 @@ describe('npm run bench -- --quick', () => {
       expect(stdout).toMatch(
         new RegExp(String.raw`\| 8 processes × 200 sessions × \d+ turns: RedisStore turns \(Redis CPU ${figure}/turn, \d+% of a core; worst p99 \d+ ms\) \| 20 \| \d+ turns/s \| [\d.]+× of raw; Redis CPU/turn [\d.]+× \|`),
       )
+      expect(redisRows.filter((row) => row.startsWith('| RedisStore turn with summary'))).toHaveLength(3)
     }
   }, 310_000)
 })
