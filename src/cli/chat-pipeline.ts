@@ -5,7 +5,9 @@
 import { Pipeline, type PipelineOptions } from '../pipeline.js'
 import { isKnownChatModel } from '../tokens.js'
 import type { Provider, StateStore } from '../types.js'
+import { MockProvider } from '../providers/mock.js'
 import { DEFAULT_MODEL, type CliOptions } from './args.js'
+import { demoSummary } from './demo-summary.js'
 
 export function createChatPipeline(options: CliOptions, provider: Provider, store: StateStore): Pipeline {
   return new Pipeline(pipelineOptions(options, provider, store))
@@ -19,5 +21,9 @@ function pipelineOptions(options: CliOptions, provider: Provider, store: StateSt
     ...(options.system === undefined ? {} : { systemPrompt: options.system }),
     ...(options.maxMessages === undefined ? {} : { contextWindow: { maxMessages: options.maxMessages } }),
     ...(options.maxTokens === undefined ? {} : { tokenLimit: { maxTokens: options.maxTokens, model: tokenModel } }),
+    // Offline, a deterministic condensation; with a real model, the same model summarises.
+    ...(options.summaryAfter === undefined
+      ? {}
+      : { summary: { after: options.summaryAfter, ...(provider instanceof MockProvider ? { provider: new MockProvider({ reply: demoSummary, name: 'demo-summariser' }) } : {}) } }),
   }
 }
