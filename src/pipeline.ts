@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto'
 import type { ExecuteOptions, ExecuteResult, ExecutionContext, Middleware, StreamChunk, TurnOptions } from './context.js'
 import { abortErrorOf, resultOf, turnAbortError } from './context.js'
-import type { Message, Provider, Role, StateStore, ToolDefinition } from './types.js'
+import type { Message, Provider, Role, SessionLease, StateStore, ToolDefinition } from './types.js'
 import type { PricingTable } from './pricing.js'
 import { compose, named, type ComposeHooks } from './compose.js'
 import { PipelineEmitter } from './events.js'
@@ -161,6 +161,7 @@ export class Pipeline extends PipelineEmitter {
   readonly #systemMessages: readonly Message[]
   readonly #timeoutMs: number | false
   readonly #ownedStore: StateStore | undefined
+  readonly #store: StateStore | undefined
   #chainCache: Chain | undefined
   /**
    * Per busy session, what its next turn waits for before it runs: the previous
@@ -180,6 +181,7 @@ export class Pipeline extends PipelineEmitter {
       this.#systemMessages = systemMessages(systemPrompt)
       this.#timeoutMs = checkTimeout(timeoutMs)
       this.#ownedStore = undefined
+      this.#store = undefined
       return
     }
     if (options === null || typeof options !== 'object' || Array.isArray(options)) {
@@ -207,6 +209,7 @@ export class Pipeline extends PipelineEmitter {
     assertOneOf(saveOnAbort, ['none', 'partial'], 'saveOnAbort')
     const store = options.store ?? new MemoryStore()
     this.#ownedStore = options.store === undefined ? store : undefined
+    this.#store = store
     this.#systemMessages = systemMessages(systemPrompt)
     this.#timeoutMs = checkTimeout(options.timeoutMs)
 
@@ -242,6 +245,15 @@ export class Pipeline extends PipelineEmitter {
     } finally {
       Pipeline.#chain = undefined
     }
+  }
+
+  /**
+   * The store of a pipeline built with `new Pipeline(options)` (the one passed in,
+   * or the `MemoryStore` it created); `undefined` for a `Pipeline.from` chain.
+   * `promptline/http` reads and administers sessions through it.
+   */
+  get store(): StateStore | undefined {
+    return this.#store
   }
 
   /** Names of the middleware in order, built-ins included. */
@@ -466,7 +478,19 @@ export class Pipeline extends PipelineEmitter {
           throw abortErrorOf(sessionId, controller.signal.reason)
         }
       }
-      return await this.#turn(sessionId, inputs, controller.signal, deadline?.signal, onDelta, release)
+      // Cross-process ordering (a store with leases, e.g. RedisStore's `lock`): taken
+      // after this process's own queue, so only one turn per process waits on Redis.
+      const lease = await this.#acquireLease(sessionId, controller.signal)
+      if (lease === undefined) return await this.#turn(sessionId, inputs, controller.signal, deadline?.signal, onDelta, release, undefined)
+      const onLost = () => controller.abort(lease.lost.reason)
+      lease.lost.addEventListener('abort', onLost)
+      try {
+        // The lease is given up once the turn's writes have settled, so the next holder loads them.
+        const releaseLease = (held: Promise<unknown>) => release(held.then(() => lease.release()))
+        return await this.#turn(sessionId, inputs, controller.signal, deadline?.signal, onDelta, releaseLease, lease)
+      } finally {
+        lease.lost.removeEventListener('abort', onLost)
+      }
     } finally {
       // Whatever failed on the way, the session's queue must move on.
       if (!released) release(previous ?? Promise.resolve())
@@ -478,6 +502,17 @@ export class Pipeline extends PipelineEmitter {
     }
   }
 
+  async #acquireLease(sessionId: string, signal: AbortSignal): Promise<SessionLease | undefined> {
+    const leasing = this.#store?.acquireLease?.(sessionId, { signal })
+    if (leasing === undefined) return undefined
+    try {
+      return await leasing
+    } catch (error) {
+      if (signal.aborted) throw abortErrorOf(sessionId, signal.reason)
+      throw error
+    }
+  }
+
   async #turn(
     sessionId: string,
     inputs: Message[],
@@ -485,6 +520,7 @@ export class Pipeline extends PipelineEmitter {
     deadline: AbortSignal | undefined,
     onDelta: ((text: string) => void | Promise<void>) | undefined,
     release: (held: Promise<unknown>) => void,
+    lease: SessionLease | undefined,
   ): Promise<ExecuteResult> {
     // Whether the provider streamed text: only then can a partial reply still be saved after the abort.
     let streamed = false
@@ -498,6 +534,7 @@ export class Pipeline extends PipelineEmitter {
     const messages = this.#systemMessages.length === 0 ? inputs.slice() : [...this.#systemMessages, ...inputs]
     const pinned = this.#systemMessages.length
     const ctx = new TurnContext(this, randomUUID(), sessionId, inputs, messages, pinned, signal, deliver)
+    ctx.lease = lease
     ctx.emit('execution:start', { role: ctx.input.role, streaming: onDelta !== undefined })
     let running: Promise<void> | undefined
     let cutOff = false

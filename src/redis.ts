@@ -6,5 +6,6 @@ export {
   type RedisStoreOptions,
   type RedisSessionKeys,
   type RedisWaitOptions,
+  type RedisLockOptions,
   type RedisFailureCode,
 } from './stores/redis.js'
