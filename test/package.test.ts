@@ -19,7 +19,7 @@ const exec = promisify(execFile)
 const FIXTURES = join(ROOT, 'test/fixtures/consumer')
 const TSC = join(ROOT, 'node_modules/typescript/bin/tsc')
 const NPM = process.platform === 'win32' ? 'npm.cmd' : 'npm'
-const ENTRIES = ['promptline', 'promptline/redis', 'promptline/openai', 'promptline/anthropic', 'promptline/middleware', 'promptline/utils', 'promptline/testing']
+const ENTRIES = ['promptline', 'promptline/redis', 'promptline/openai', 'promptline/anthropic', 'promptline/http', 'promptline/middleware', 'promptline/utils', 'promptline/testing']
 
 const STRICT = {
   target: 'ES2022',
@@ -158,6 +158,7 @@ describe('the packed package, installed from its tarball', { timeout: 120_000 },
     ['promptline/redis', 'ioredis', 'openai'],
     ['promptline/openai', 'openai', 'ioredis'],
     ['promptline/anthropic', '@anthropic-ai/sdk', 'openai'],
+    ['promptline/http', undefined, 'ioredis'],
     ['promptline/middleware', undefined, 'openai'],
     ['promptline/utils', undefined, 'openai'],
     ['promptline/testing', undefined, 'ioredis'],
