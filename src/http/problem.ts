@@ -117,7 +117,8 @@ function isTimeout(error: Error): boolean {
 
 /** The first backquoted name of a validation message: "Expected `content` to be …" → `content`. */
 function fieldOf(message: string): string | undefined {
-  return /`([A-Za-z_][\w.[\]]*)`/.exec(message)?.[1]
+  // `options.toolCallId` is the body's `toolCallId`.
+  return /`([A-Za-z_][\w.[\]]*)`/.exec(message)?.[1]?.replace(/^options\./, '')
 }
 
 function respond(status: number, slug: string, detail: string, headers: Record<string, string> = {}, field?: string): ProblemResponse {
