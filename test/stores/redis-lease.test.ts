@@ -3,7 +3,7 @@
  * the pipeline taking it around each turn (two pipelines on one session standing
  * in for two processes; test/http/lease-processes.test.ts runs real processes).
  */
-import { afterEach, describe, expect, it } from 'vitest'
+import { afterEach, expect, it } from 'vitest'
 import { RedisStore } from '../../src/stores/redis.js'
 import { Pipeline } from '../../src/pipeline.js'
 import { MockProvider } from '../../src/providers/mock.js'
