@@ -31,6 +31,8 @@ describe('npm run bench -- --quick', () => {
       const redisRows = stdout.split('\n').filter((line) => line.startsWith('| RedisStore turn'))
       expect(redisRows).toHaveLength(3)
       for (const row of redisRows) expect(row).toContain('2.00 round trips/turn')
+      // The lease adds its own two: SET NX PX before the load, the release after the save (the fence rides in the append).
+      expect(stdout).toMatch(/\| lease \(`lock`\): RedisStore turn holding the session's lease, 4\.00 round trips\/turn \| 10–110 \| [\d.]+ (µs|ms) \(\+-?[\d.]+ (µs|ms)\) \| [\d.]+× \|/)
     }
   }, 160_000)
 })

@@ -36,20 +36,20 @@ describe('the chat page in Chromium', () => {
     await expect.poll(() => page.textContent('#status')).toContain('is new')
 
     // Watch the reply grow: more than one distinct partial text while it streams.
-    await page.evaluate(() => {
-      const seen: string[] = []
-      ;(window as unknown as { seen: string[] }).seen = seen
+    // (A string: it runs in the page, where the DOM is, not in this Node process.)
+    await page.evaluate(`
+      window.seen = []
       new MutationObserver(() => {
         const reply = document.querySelector('.msg.assistant:last-child')
-        if (reply?.textContent) seen.push(reply.textContent)
-      }).observe(document.getElementById('log') as HTMLElement, { subtree: true, childList: true, characterData: true })
-    })
+        if (reply && reply.textContent) window.seen.push(reply.textContent)
+      }).observe(document.getElementById('log'), { subtree: true, childList: true, characterData: true })
+    `)
     await page.fill('#input', "Hi, I'm Alice")
     await page.press('#input', 'Enter')
     await page.waitForSelector('.msg.assistant:not([data-streaming])')
     const reply = (await page.textContent('.msg.assistant')) ?? ''
     expect(reply.length).toBeGreaterThan(10)
-    const partials = await page.evaluate(() => (window as unknown as { seen: string[] }).seen)
+    const partials = (await page.evaluate('window.seen')) as string[]
     expect(new Set(partials).size).toBeGreaterThan(1)
     expect(partials.every((text) => reply.startsWith(text))).toBe(true)
 
