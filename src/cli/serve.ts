@@ -87,6 +87,8 @@ export async function runServe(argv: readonly string[]): Promise<number> {
   const tokens = generated === undefined ? given : [generated]
 
   const url = redisURL(values.redis, process.env)
+  if (url === undefined && values.prefix !== undefined) throw new UsageError('--prefix needs --redis (or REDIS_URL)')
+  if (url === undefined && values['lease-ttl'] !== undefined) throw new UsageError('--lease-ttl needs --redis (or REDIS_URL)')
   let store: StateStore
   if (url === undefined) {
     store = new MemoryStore()
