@@ -26,6 +26,7 @@ import { RedisStore } from '../src/stores/redis.js'
 import type { Message, StateStore } from '../src/types.js'
 import { hasRedisServer, startRedisServer, type RedisServer } from '../test/helpers/redis-server.js'
 import { measureImportCosts } from './import-cost.js'
+import { measureEstimateCosts } from './estimate-usage.js'
 
 const quick = process.argv.includes('--quick')
 const tokensOnly = process.argv.includes('--tokens-only')
@@ -463,6 +464,21 @@ async function main(): Promise<void> {
     ]),
   ]
   console.log(`\n${importTable.map((row) => `| ${row.join(' | ')} |`).join('\n')}`)
+
+  // On the JavaScript measureImportCosts just built.
+  const estimates = measureEstimateCosts(quick ? 1 : 7)
+  const uncounted = estimates.find((cost) => cost.setting === 'false')
+  const estimateTable = [
+    ['first turn without provider usage', 'turn time', 'RSS added', 'time ratio'],
+    ['---', '---', '---', '---'],
+    ...estimates.map((cost) => [
+      `\`estimateUsage: ${cost.setting}\``,
+      `${cost.ms.toFixed(1)} ms`,
+      `${cost.rssMb.toFixed(1)} MB`,
+      uncounted === undefined ? '—' : `${ratio(cost.ms, uncounted.ms)} of false`,
+    ]),
+  ]
+  console.log(`\n${estimateTable.map((row) => `| ${row.join(' | ')} |`).join('\n')}`)
 }
 
 await main()

@@ -45,3 +45,18 @@ const quiet: Provider = {
 const estimated = await new Pipeline({ provider: quiet }).execute('s', 'user', 'Hi')
 console.log(`estimated usage: ${JSON.stringify(estimated.usage)}, $${estimated.costUsd?.toFixed(8)}`)
 // estimated usage: {"inputTokens":8,"outputTokens":4,"estimated":true}, $0.00006000
+
+// A model gpt-tokenizer does not know (a Claude here) is counted in gpt-4o's encoding, and the usage says so.
+const quietClaude: Provider = {
+  name: 'quiet',
+  async complete() {
+    return { message: { role: 'assistant', content: 'No usage here.' }, model: 'claude-haiku-4-5' }
+  },
+}
+const standIn = await new Pipeline({ provider: quietClaude }).execute('s', 'user', 'Hi')
+console.log(`claude, estimated: ${JSON.stringify(standIn.usage)}`)
+// claude, estimated: {"inputTokens":8,"outputTokens":4,"estimated":true,"estimatedWith":"gpt-4o"}
+
+// Or count nothing (and load no tokenizer): usage and cost stay undefined.
+const uncounted = await new Pipeline({ provider: quietClaude, estimateUsage: false }).execute('s', 'user', 'Hi')
+console.log(`not estimated: ${uncounted.usage}, $${uncounted.costUsd}`) // not estimated: undefined, $undefined

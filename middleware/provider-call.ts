@@ -5,7 +5,7 @@ import { raceSignal } from '../src/abort.js'
 import { named } from '../src/compose.js'
 import { PromptlineError, ProviderError } from '../src/errors.js'
 import { assertPricingTable, costOf, DEFAULT_PRICING, resolvePrice, type PricingTable } from '../src/pricing.js'
-import { getTokenCounter, isKnownChatModel, tokenUpperBound } from '../src/tokens.js'
+import { getTokenCounter, isKnownChatModel, tokenUpperBound, type TokenCounter } from '../src/tokens.js'
 import {
   assertDuration,
   assertKnownKeys,
@@ -51,10 +51,21 @@ export interface ProviderCallOptions {
    * @default false (the `Pipeline` sets 300_000)
    */
   idleTimeoutMs?: number | false | undefined
+  /**
+   * What to do when the provider reports no usage. `true`: count the request and the
+   * reply locally with gpt-tokenizer (its encoding loads on first use: about 125 ms and
+   * 55 MB), in the answering model's own encoding when gpt-tokenizer knows the model,
+   * else in gpt-4o's, and then `usage.estimatedWith` says `'gpt-4o'`. A `TokenCounter`
+   * (from `createTokenCounter` over your model's tokenizer, or `getTokenCounter`):
+   * count with it. `false`: count nothing; `usage` and `costUsd` stay `undefined`.
+   * Either way `usage.estimated` is `true` on a count made here.
+   * @default true
+   */
+  estimateUsage?: boolean | TokenCounter | undefined
 }
 
 const PROVIDER_CALL_KEYS: readonly (keyof ProviderCallOptions)[] = [
-  'model', 'maxTokens', 'temperature', 'tools', 'pricing', 'saveOnAbort', 'idleTimeoutMs',
+  'model', 'maxTokens', 'temperature', 'tools', 'pricing', 'saveOnAbort', 'idleTimeoutMs', 'estimateUsage',
 ]
 
 /**
@@ -73,7 +84,8 @@ export function providerCall(provider: Provider, options: ProviderCallOptions = 
   assertProvider(provider, 'provider')
   assertOptionsObject(options, 'options')
   assertKnownKeys(options, PROVIDER_CALL_KEYS, '')
-  const { model, maxTokens, temperature, pricing, tools, saveOnAbort = 'none', idleTimeoutMs = false } = options
+  const { model, maxTokens, temperature, pricing, tools, saveOnAbort = 'none', idleTimeoutMs = false, estimateUsage: estimate = true } = options
+  assertEstimateUsage(estimate)
   if (idleTimeoutMs !== false) assertDuration(idleTimeoutMs, 'idleTimeoutMs')
   if (tools !== undefined) assertToolDefinitions(tools, 'tools')
   // Frozen copies: every turn sends the same definitions, and nobody can change them between turns.
@@ -113,7 +125,7 @@ export function providerCall(provider: Provider, options: ProviderCallOptions = 
     ctx.model = response.model ?? model
     // Behind a router such as FallbackProvider, the provider that actually answered.
     ctx.provider = response.provider ?? provider.name
-    ctx.usage = response.usage ?? (await estimateUsage(ctx, message))
+    ctx.usage = response.usage ?? (estimate === false ? undefined : await estimateUsage(ctx, message, estimate))
     ctx.costUsd = costOf(ctx.usage, resolvePrice(ctx.model, prices))
     ctx.newMessages.push(message)
     ctx.emit('provider:response', {
@@ -258,22 +270,44 @@ function offer(onDelta: (text: string) => void | Promise<void>, text: string, si
   })
 }
 
+/** Throws a `TypeError` unless `value` is `true`, `false` or a `TokenCounter`. */
+function assertEstimateUsage(value: unknown): asserts value is boolean | TokenCounter {
+  if (typeof value === 'boolean') return
+  const counter = value as Partial<TokenCounter> | null
+  if (
+    counter === null ||
+    typeof counter !== 'object' ||
+    typeof counter.model !== 'string' ||
+    typeof counter.count !== 'function' ||
+    typeof counter.countAsync !== 'function' ||
+    typeof counter.countRequestAsync !== 'function'
+  ) {
+    throw new TypeError(
+      `Expected \`estimateUsage\` to be true, false or a TokenCounter (from createTokenCounter or getTokenCounter), got \`${show(value)}\`.`,
+    )
+  }
+}
+
 /**
- * Counts usage with the model's tokenizer (gpt-4o's when the model is unknown to gpt-tokenizer),
- * paced so that a long reply never holds the event loop. The provider has answered by
- * now: when counting fails (or the turn is aborted meanwhile), usage falls back to an
- * upper bound from the UTF-8 lengths instead of losing the turn.
+ * Counts usage with `counter`, or with the model's tokenizer (gpt-4o's when the model is
+ * unknown to gpt-tokenizer, said in `estimatedWith`), paced so that a long reply never
+ * holds the event loop. The provider has answered by now: when counting fails (or the
+ * turn is aborted meanwhile), usage falls back to an upper bound from the UTF-8 lengths
+ * instead of losing the turn.
  */
-async function estimateUsage(ctx: ExecutionContext, reply: Message): Promise<Usage> {
+async function estimateUsage(ctx: ExecutionContext, reply: Message, estimate: true | TokenCounter): Promise<Usage> {
   try {
-    const counter = await getTokenCounter(isKnownChatModel(ctx.model) ? ctx.model : 'gpt-4o')
+    const counter = estimate === true ? await getTokenCounter(isKnownChatModel(ctx.model) ? ctx.model : 'gpt-4o') : estimate
     const signal = ctx.signal
-    return {
+    const usage: Usage = {
       inputTokens: await counter.countRequestAsync(ctx.messages, { signal }),
       // The reply's content and tool calls, without the chat framing of the message.
       outputTokens: (await counter.countAsync(reply, { signal })) - counter.count({ role: reply.role, content: '' }),
       estimated: true,
     }
+    // Another model's encoding standing in for the answering model's: say which.
+    if (counter.model !== ctx.model) usage.estimatedWith = counter.model
+    return usage
   } catch {
     return { inputTokens: tokenUpperBound(ctx.messages, true), outputTokens: tokenUpperBound([reply], false), estimated: true }
   }

@@ -3,6 +3,7 @@ import type { ExecuteOptions, ExecuteResult, ExecutionContext, Middleware, Strea
 import { abortErrorOf, resultOf, turnAbortError } from './context.js'
 import type { Message, Provider, Role, SessionLease, StateStore, ToolDefinition } from './types.js'
 import type { PricingTable } from './pricing.js'
+import type { TokenCounter } from './tokens.js'
 import { compose, named, type ComposeHooks } from './compose.js'
 import { PipelineEmitter } from './events.js'
 import { AbortError, PipelineClosedError, PromptlineError } from './errors.js'
@@ -93,6 +94,14 @@ export interface PipelineOptions {
   tools?: ToolDefinition[] | undefined
   /** What to store of a streamed turn aborted midway. @default 'none' */
   saveOnAbort?: 'none' | 'partial' | undefined
+  /**
+   * When the provider reports no usage: `true` counts it locally with gpt-tokenizer
+   * (`usage.estimated`, and `usage.estimatedWith: 'gpt-4o'` for a model gpt-tokenizer
+   * does not know), a `TokenCounter` counts with it, `false` leaves `usage` undefined.
+   * See docs/costs.md.
+   * @default true
+   */
+  estimateUsage?: boolean | TokenCounter | undefined
 }
 
 /** Options of a chain built with `Pipeline.from`. */
@@ -126,7 +135,7 @@ export const BUILT_IN_MIDDLEWARE = ['state-load', 'context-window', 'token-trunc
 
 const PIPELINE_KEYS: readonly (keyof PipelineOptions)[] = [
   'provider', 'store', 'systemPrompt', 'contextWindow', 'tokenLimit', 'saveRetry', 'loadRetry', 'onLoadError',
-  'onSaveError', 'timeoutMs', 'idleTimeoutMs', 'pricing', 'model', 'tools', 'saveOnAbort',
+  'onSaveError', 'timeoutMs', 'idleTimeoutMs', 'pricing', 'model', 'tools', 'saveOnAbort', 'estimateUsage',
 ]
 const CHAIN_KEYS: readonly (keyof ChainOptions)[] = ['systemPrompt', 'timeoutMs']
 const USE_KEYS: readonly (keyof UseOptions)[] = ['name', 'before', 'after']
@@ -627,6 +636,7 @@ function builtInStack(
         ...(options.model === undefined ? {} : { model: options.model }),
         ...(options.pricing === undefined ? {} : { pricing: options.pricing }),
         ...(options.tools === undefined ? {} : { tools: options.tools }),
+        ...(options.estimateUsage === undefined ? {} : { estimateUsage: options.estimateUsage }),
         saveOnAbort: modes.saveOnAbort,
         idleTimeoutMs: modes.idleTimeoutMs,
       }),

@@ -72,6 +72,13 @@ export interface Usage {
   cacheWriteInputTokens?: number | undefined
   /** `true` when the provider reported no usage and the tokens were counted locally. */
   estimated?: boolean | undefined
+  /**
+   * Set on an estimate counted in another model's encoding than the answering model's:
+   * `'gpt-4o'` when gpt-tokenizer does not know the model (a Claude, Gemini or Llama
+   * count in an OpenAI encoding, off by some percent), or the `model` of the
+   * `TokenCounter` given as `estimateUsage`.
+   */
+  estimatedWith?: string | undefined
 }
 
 export interface LoadOptions {

@@ -145,6 +145,7 @@ describe('new Pipeline', () => {
     ['a price that is not an object', make({ provider, pricing: { 'my-model': 5 } }), [/`pricing\['my-model'\]`/, /`5`/]],
     ['an empty model', make({ provider, model: '' }), [/`model`/, /""/]],
     ['saveOnAbort "maybe"', make({ provider, saveOnAbort: 'maybe' }), [/`saveOnAbort`/, /"maybe"/]],
+    ['estimateUsage "yes"', make({ provider, estimateUsage: 'yes' }), [/`estimateUsage` to be true, false or a TokenCounter/, /"yes"/]],
   ]
   it.each(cases)('throws a TypeError for %s', (_label, run, patterns) => {
     expectTypeError(caught(run), patterns)
@@ -214,6 +215,9 @@ describe('middleware factories', () => {
     ['providerCall pricing 5', () => providerCall(provider, { pricing: 5 as never }), [/`pricing`/, /`5`/]],
     ['providerCall saveOnAbort "all"', () => providerCall(provider, { saveOnAbort: 'all' as never }), [/`saveOnAbort`/, /"all"/]],
     ['providerCall model ""', () => providerCall(provider, { model: '' }), [/`model`/, /""/]],
+    ['providerCall estimateUsage 1', () => providerCall(provider, { estimateUsage: 1 as never }), [/`estimateUsage`/, /`1`/]],
+    ['providerCall estimateUsage without count()', () => providerCall(provider, { estimateUsage: { model: 'x' } as never }), [/`estimateUsage` to be true, false or a TokenCounter/]],
+    ['providerCall estimatUsage (a misspelling)', () => providerCall(provider, { estimatUsage: true } as never), [/Unknown option `estimatUsage`; did you mean `estimateUsage`\?/]],
     ['stateSave without a store', () => stateSave(undefined as never), [/`store`/, /`undefined`/]],
     ['stateSave retry.retries 1.5', () => stateSave(store, { retry: { retries: 1.5 } }), [/`retry\.retries`/, /`1\.5`/]],
     ['stateSave retry.maxRetryTime -1', () => stateSave(store, { retry: { maxRetryTime: -1 } }), [/`retry\.maxRetryTime`/, /`-1`/]],

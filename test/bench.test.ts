@@ -19,6 +19,10 @@ describe('npm run bench -- --quick', () => {
     for (const entry of ['`promptline`', '`promptline/redis`', '`promptline/openai`', 'all three (0.1.0’s root)']) {
       expect(stdout).toMatch(new RegExp(`\\| ${entry.replace(/[/.()]/g, '\\$&')} \\| \\d+ \\| [\\d.]+ ms \\| [\\d.]+ MB \\| [\\d.]+×, [\\d.]+× of promptline \\|`))
     }
+    // estimateUsage: the first turn of a provider without usage, counted or not.
+    for (const setting of ['false', 'true']) {
+      expect(stdout).toMatch(new RegExp(`\\| \`estimateUsage: ${setting}\` \\| [\\d.]+ ms \\| -?[\\d.]+ MB \\| [\\d.]+× of false \\|`))
+    }
     // Counting bounds (issue 14): the tokenizer's worst stall on 1 MB inputs against its one-call baseline, and the cache's memory.
     expect(stdout).toMatch(/\| tokenizer alone: encode 1 MB of prose in one call \(wall [\d.]+ ms\) \| 1 MB \| [\d.]+ ms \| 1\.00× \|/)
     for (const input of ['base64', 'minified JS', '`x` repeated']) {

@@ -32,7 +32,7 @@ const CONVERSATION: Message[] = [
   },
   { role: 'tool', content: '18°C, sunny', toolCallId: 'call_2' },
   { role: 'tool', content: '12°C, rain', toolCallId: 'call_1' },
-  { role: 'assistant', content: 'Paris: 12°C and rain.\nRome: 18°C and sunny.', metadata: { reasoning: 'Match each result to its call.' } },
+  { role: 'assistant', content: 'Paris: 12°C and rain.\nRome: 18°C and sunny.', reasoning: { text: 'Match each result to its call.' } },
 ]
 
 describeRedis('standalone', 'promptline sessions (a throwaway Redis)', () => {

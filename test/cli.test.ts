@@ -1,8 +1,9 @@
 /** `promptline chat` (what `npm start` runs): the CLI spawned with piped stdin, as a user would pipe messages into it. */
 import { readFileSync } from 'node:fs'
-import { describe, expect, it } from 'vitest'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { runNode, type RunOptions } from './helpers/run-node.js'
 import { useFakeOpenAI } from './helpers/pipeline-openai.js'
+import { startFakeAnthropic, type FakeAnthropicServer } from './helpers/fake-anthropic-server.js'
 
 /** `promptline chat` offline: OpenAI and Redis settings from the developer's environment must not leak in. */
 function cli(args: string[], input: string, env: RunOptions['env'] = {}) {
@@ -12,7 +13,14 @@ function cli(args: string[], input: string, env: RunOptions['env'] = {}) {
 function promptline(args: string[], input = '', env: RunOptions['env'] = {}) {
   return runNode('src/cli.ts', args, {
     input,
-    env: { OPENAI_API_KEY: undefined, OPENAI_BASE_URL: undefined, REDIS_URL: undefined, ...env },
+    env: {
+      OPENAI_API_KEY: undefined,
+      OPENAI_BASE_URL: undefined,
+      ANTHROPIC_API_KEY: undefined,
+      ANTHROPIC_BASE_URL: undefined,
+      REDIS_URL: undefined,
+      ...env,
+    },
   })
 }
 
@@ -136,7 +144,7 @@ describe.concurrent('promptline chat (offline, piped stdin)', { timeout: 60_000 
   it('--help prints the usage and exits 0', async () => {
     const { code, stdout } = await cli(['--help'], '')
     expect(stdout).toMatch(/^Usage: promptline chat \[options\]/)
-    const flags = ['--session <id>', '--provider <name>', '--max-messages <n>', '--max-tokens <n>', '--system <text>', '--trace', '--model <name>', '--base-url <url>', '--redis <url>', '--prefix <prefix>', '--debug', '--help']
+    const flags = ['--session <id>', '--provider <name>', '--max-messages <n>', '--max-tokens <n>', '--system <text>', '--trace', '--reasoning', '--model <name>', '--base-url <url>', '--redis <url>', '--prefix <prefix>', '--debug', '--help']
     for (const flag of flags) expect(stdout).toContain(flag)
     expect(code).toBe(0)
   })
@@ -257,6 +265,18 @@ describe('promptline chat with OPENAI_BASE_URL (a fake OpenAI server)', { timeou
     ])
   })
 
+  it('--reasoning prints the reasoning a server sent, after the reply; without it, nothing of it shows', async () => {
+    const reasoning = { field: 'reasoning_content', text: 'The user greets me; greet back.' } as const
+    server.enqueue({ kind: 'reply', content: 'Hello!', reasoning }, { kind: 'reply', content: 'Hello!', reasoning })
+    const shown = await cli(['--reasoning'], 'Hi\n', { OPENAI_BASE_URL: server.baseURL })
+    expect(shown.code).toBe(0)
+    expect(lines(shown.stdout)).toEqual(expect.arrayContaining(['assistant> Hello!', '(reasoning) The user greets me; greet back.']))
+    const hidden = await cli([], 'Hi\n', { OPENAI_BASE_URL: server.baseURL })
+    expect(hidden.code).toBe(0)
+    expect(hidden.stdout).toContain('assistant> Hello!')
+    expect(hidden.stdout).not.toContain('greet back')
+  })
+
   it('--base-url alone switches to OpenAI; a server error is reported and the exit code is 1', async () => {
     server.enqueue({ kind: 'error', status: 400, body: { error: { message: 'bad request', type: 'invalid_request_error' } } })
     const { code, stderr } = await cli(['--base-url', server.baseURL], 'Hi\n')
@@ -264,3 +284,24 @@ describe('promptline chat with OPENAI_BASE_URL (a fake OpenAI server)', { timeou
     expect(code).toBe(1)
   })
 })
+
+describe('promptline chat with ANTHROPIC_API_KEY (a fake Messages API)', { timeout: 60_000 }, () => {
+  let server: FakeAnthropicServer
+  beforeAll(async () => {
+    server = await startFakeAnthropic({ apiKey: 'sk-ant-test' })
+  })
+  afterAll(() => server.close())
+
+  it('picks Claude by default when ANTHROPIC_API_KEY is set, and shows its thinking with --reasoning', async () => {
+    server.enqueue({ kind: 'reply', content: 'Hello, Alice.', thinking: { thinking: 'A greeting.', signature: 'sig-1' } })
+    const { code, stdout, stderr } = await cli(['--reasoning'], "Hi, I'm Alice\n", {
+      ANTHROPIC_API_KEY: 'sk-ant-test',
+      ANTHROPIC_BASE_URL: server.baseURL,
+    })
+    expect(stderr).toBe('')
+    expect(code).toBe(0)
+    expect(lines(stdout)).toEqual(expect.arrayContaining(['assistant> Hello, Alice.', '(reasoning) A greeting.']))
+    expect(server.requests.at(-1)?.body?.model).toBe('claude-haiku-4-5')
+  })
+})
+

@@ -9,6 +9,7 @@ const ENTRIES: Record<string, () => Promise<object>> = {
   'promptline/redis': () => import('../src/redis.js'),
   'promptline/openai': () => import('../src/openai.js'),
   'promptline/anthropic': () => import('../src/anthropic.js'),
+  'promptline/ai-sdk': () => import('../src/ai-sdk.js'),
   'promptline/http': () => import('../src/http.js'),
   'promptline/middleware': () => import('../middleware/index.js'),
   'promptline/utils': () => import('../src/utils.js'),
@@ -42,6 +43,7 @@ const EXPECTED: Record<string, string[]> = {
     'named',
   ],
   'promptline/anthropic': ['AnthropicProvider'],
+  'promptline/ai-sdk': ['AISDKProvider'],
   'promptline/http': ['DEFAULT_MAX_BODY_BYTES', 'HttpProblem', 'bearerAuth', 'createHandler', 'toNodeListener'],
   'promptline/redis': ['REDIS_CLIENT_OPTIONS', 'RedisStore', 'RedisStoreError'],
   'promptline/openai': ['OpenAIProvider'],
@@ -100,7 +102,7 @@ describe('entry points', () => {
 
   it('no internal helper leaks from the root', async () => {
     const root = await import('../src/index.js')
-    for (const internal of ['assertOneOf', 'show', 'pinnedCount', 'unitStarts', 'TOKEN_CACHE_SIZE', 'REDIS_CLIENT_OPTIONS', 'OpenAIProvider', 'RedisStore']) {
+    for (const internal of ['assertOneOf', 'show', 'pinnedCount', 'unitStarts', 'TOKEN_CACHE_SIZE', 'REDIS_CLIENT_OPTIONS', 'OpenAIProvider', 'RedisStore', 'AISDKProvider']) {
       expect(Object.keys(root), internal).not.toContain(internal)
     }
   })

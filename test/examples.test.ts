@@ -152,6 +152,9 @@ describe.concurrent('examples', { timeout: 60_000 }, () => {
       `DEFAULT_PRICING['gpt-4o-mini']: {"input":0.15,"output":0.6,"cachedInput":0.075}`,
       // Counted locally with gpt-4o's tokenizer: 3 priming + 4 + 1 ("Hi") in, 4 out; $2.50 / $10 per million.
       'estimated usage: {"inputTokens":8,"outputTokens":4,"estimated":true}, $0.00006000',
+      // claude-haiku-4-5 is unknown to gpt-tokenizer: the same count, in gpt-4o's encoding, said so.
+      'claude, estimated: {"inputTokens":8,"outputTokens":4,"estimated":true,"estimatedWith":"gpt-4o"}',
+      'not estimated: undefined, $undefined',
     ])
   })
 

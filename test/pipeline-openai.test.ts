@@ -8,7 +8,7 @@ import { setTimeout as sleep } from 'node:timers/promises'
 import { inspect } from 'node:util'
 import { InternalServerError } from 'openai'
 import { describe, expect, it } from 'vitest'
-import { AbortError, MemoryStore, Pipeline, ProviderError } from '../src/index.js'
+import { AbortError, getTokenCounter, MemoryStore, Pipeline, ProviderError } from '../src/index.js'
 import type { LoadOptions, Message, Provider, StreamChunk } from '../src/index.js'
 import { collect, rejection } from './helpers/async.js'
 import { deltasOf, doneOf, EVENT_NAMES, KEY, sentMessages, setup, useFakeOpenAI } from './helpers/pipeline-openai.js'
@@ -440,6 +440,8 @@ describe('the API key', () => {
   }
 
   it('appears in no error and no event payload of a successful, a failing and an aborted turn', async () => {
+    // Loaded up front: the first load of a tokenizer can take longer than this test's deadline on a busy machine.
+    await getTokenCounter('gpt-4o')
     const store = new FlakyStore()
     const { pipe, events } = setup(server, {
       store,
@@ -450,7 +452,8 @@ describe('the API key', () => {
         onSaveError: 'warn',
         saveRetry: { retries: 1, minTimeout: 0, maxTimeout: 0 },
         loadRetry: { retries: 1, minTimeout: 0, maxTimeout: 0 },
-        timeoutMs: 200,
+        // Ends the stalled turn below; long enough for the others on a loaded machine.
+        timeoutMs: 1_500,
         saveOnAbort: 'partial',
       },
       provider: { maxRetries: 0 },

@@ -489,7 +489,8 @@ describe('the result of a turn', () => {
     const pipe = new Pipeline({ provider })
     const result = await pipe.execute('s', 'user', 'count me')
     const counter = await getTokenCounter('gpt-4o')
-    expect(result.usage).toEqual({ inputTokens: counter.countRequest([user('count me')]), outputTokens: counter.countText('a short reply'), estimated: true })
+    // No model reported, none asked for: gpt-4o's encoding stands in, and the usage says so.
+    expect(result.usage).toEqual({ inputTokens: counter.countRequest([user('count me')]), outputTokens: counter.countText('a short reply'), estimated: true, estimatedWith: 'gpt-4o' })
     expect(result.costUsd).toBeUndefined()
   })
 

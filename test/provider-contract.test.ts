@@ -25,6 +25,7 @@ const badResponses: Array<[string, unknown, RegExp]> = [
   ['fractional usage', { ...ok, usage: { inputTokens: 1, outputTokens: 2.5 } }, /`usage\.outputTokens` must be a non-negative integer, got `2\.5`/],
   ['string usage', { ...ok, usage: { inputTokens: '1', outputTokens: 2 } }, /`usage\.inputTokens`.*got `"1"`/],
   ['NaN cached tokens', { ...ok, usage: { inputTokens: 1, outputTokens: 2, cachedInputTokens: Number.NaN } }, /`usage\.cachedInputTokens`/],
+  ['a numeric estimatedWith', { ...ok, usage: { inputTokens: 1, outputTokens: 2, estimated: true, estimatedWith: 4 } }, /`usage\.estimatedWith` must be a string, got `4`/],
   ['a numeric finishReason', { ...ok, finishReason: 1 }, /`finishReason` must be a string, got `1`/],
   ['an empty model', { ...ok, model: '' }, /`model` must be a non-empty string, got `""`/],
   ['BigInt metadata', { message: { role: 'assistant', content: 'x', metadata: { n: 1n } } }, /`message\.metadata\.n`/],

@@ -28,6 +28,7 @@ describe('undefined options are absent options', () => {
       model: undefined,
       tools: undefined,
       saveOnAbort: undefined,
+      estimateUsage: undefined,
     })
     const result = await pipe.execute('s', 'user', 'hi', { signal: undefined, name: undefined, metadata: undefined, toolCallId: undefined })
     expect(result.response.content).toBe('Echo: hi')

@@ -9,6 +9,8 @@ export interface CliOptions {
   maxTokens: number | undefined
   system: string | undefined
   trace: boolean
+  /** `--reasoning`: print the model's reasoning, dimmed, after each reply that has some. */
+  reasoning: boolean
   help: boolean
   debug: boolean
   model: string | undefined
@@ -49,6 +51,7 @@ Options:
                        of --model when gpt-tokenizer knows it, else of ${DEFAULT_MODEL}
   --system <text>      system prompt (pinned, never trimmed, never stored)
   --trace              after each turn, print middleware timings and what trimming kept and dropped
+  --reasoning          after each reply, print the model's reasoning (dimmed) when it sent some
   --debug              print the stack of an unexpected error
   -h, --help           show this help
 
@@ -82,6 +85,7 @@ export function parseCliArgs(argv: readonly string[], env: NodeJS.ProcessEnv = p
       'max-tokens': { type: 'string' },
       system: { type: 'string' },
       trace: { type: 'boolean', default: false },
+      reasoning: { type: 'boolean', default: false },
       model: { type: 'string' },
       'base-url': { type: 'string' },
       provider: { type: 'string' },
@@ -113,6 +117,7 @@ export function parseCliArgs(argv: readonly string[], env: NodeJS.ProcessEnv = p
     maxTokens: positiveInteger(values['max-tokens'], '--max-tokens'),
     system: values.system,
     trace: values.trace,
+    reasoning: values.reasoning,
     help: values.help,
     debug: values.debug,
     model: values.model,

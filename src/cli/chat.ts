@@ -121,7 +121,7 @@ async function chat(options: CliOptions, pipe: Pipeline, store: StateStore, redi
       }
       turn = new AbortController()
       input.hold(true)
-      const outcome = await runTurn(pipe, session, text, turn.signal, tracer, screen)
+      const outcome = await runTurn(pipe, session, text, turn.signal, tracer, screen, options.reasoning)
       input.hold(false)
       turn = undefined
       if (outcome === 'failed') failures++
@@ -146,6 +146,7 @@ async function runTurn(
   signal: AbortSignal,
   tracer: TurnTracer | undefined,
   screen: Screen,
+  showReasoning: boolean,
 ): Promise<'ok' | 'failed' | 'interrupted'> {
   const { color } = screen
   const label = color.bold(color.green(REPLY))
@@ -169,6 +170,9 @@ async function runTurn(
         screen.write(chunk.text)
       } else {
         screen.write('\n')
+        // Streams carry the answer only; the reasoning arrives with the finished reply.
+        const reasoning = chunk.result.response.reasoning?.text
+        if (showReasoning && reasoning !== undefined && reasoning.length > 0) screen.out(color.dim(`(reasoning) ${reasoning}`))
         tracer?.print(chunk.result)
       }
     }

@@ -7,7 +7,7 @@ const ROLE_WIDTH = 11
  * A stored conversation as a person reads it: one block a message, roles coloured,
  * an assistant's tool calls each followed by the tool message that answered it.
  * A `system` message with `metadata.summary: true` is marked as a summary, and
- * `metadata.reasoning` (a string) is shown dimmed before the reply it led to.
+ * A message's `reasoning` (its readable text) is shown dimmed before the reply it led to.
  */
 export function formatTranscript(messages: readonly Message[], color: Colors): string[] {
   const lines: string[] = []
@@ -34,8 +34,8 @@ export function formatTranscript(messages: readonly Message[], color: Colors): s
       head = indent
       return current
     }
-    const reasoning = message.metadata?.reasoning
-    if (typeof reasoning === 'string' && reasoning.length > 0) lines.push(`${next()}${color.dim(`(reasoning) ${body(reasoning)}`)}`)
+    const reasoning = message.reasoning?.text
+    if (reasoning !== undefined && reasoning.length > 0) lines.push(`${next()}${color.dim(`(reasoning) ${body(reasoning)}`)}`)
     const calls = message.toolCalls ?? []
     const answers = message.role === 'tool' && message.toolCallId !== undefined ? color.dim(` (answers ${message.toolCallId})`) : ''
     if (message.content.length > 0) lines.push(`${next()}${body(message.content)}${answers}`)

@@ -12,11 +12,12 @@ import {
   describeChain,
   isRecord,
   nonEmpty,
-  noop,
   redactingLogger,
   redactText,
   scrub,
+  streamThroughSdk,
   typeName,
+  type SdkStream,
 } from './http-call.js'
 
 /**
@@ -222,54 +223,20 @@ export class AnthropicProvider implements Provider {
   async *stream(request: ProviderRequest): AsyncGenerator<ProviderChunk, void, undefined> {
     const body: Body = { ...this.#body(request), stream: true }
     const call = new Call(request.signal, this.#timeoutMs)
-    let iterator: AsyncIterator<unknown> | undefined
-    try {
-      let sdkStream: AsyncIterable<unknown> & { controller?: AbortController }
-      try {
-        call.throwIfAborted()
-        sdkStream = (await call.race(this.#create(body, this.#options(call)))) as AsyncIterable<unknown> & { controller?: AbortController }
-        if (!isRecord(sdkStream) || typeof sdkStream[Symbol.asyncIterator] !== 'function') {
+    yield* streamThroughSdk(
+      call,
+      async () => {
+        const sdkStream: unknown = await this.#create(body, this.#options(call))
+        if (!isRecord(sdkStream) || typeof (sdkStream as Partial<AsyncIterable<unknown>>)[Symbol.asyncIterator] !== 'function') {
           throw new SyntaxError(`expected an event stream, got ${typeName(sdkStream)}`)
         }
-      } catch (error) {
-        throw this.#error(error, call, 'request')
-      }
-      call.sdkController = sdkStream.controller
-      iterator = sdkStream[Symbol.asyncIterator]()
-      const assembler = new AnthropicStreamAssembler()
-      while (true) {
-        let step: IteratorResult<unknown>
-        call.startIdleTimer()
-        try {
-          step = await iterator.next()
-        } catch (error) {
-          throw this.#error(error, call, 'stream')
-        } finally {
-          call.stopIdleTimer()
-        }
-        // The SDK ends a stream quietly when it is aborted: find out why it ended.
-        if (call.aborted || call.timedOut) throw this.#error(undefined, call, 'stream')
-        if (step.done) break
-        let text: string
-        try {
-          text = assembler.add(step.value)
-        } catch (error) {
-          throw this.#error(error, call, 'stream')
-        }
-        if (text !== '') yield { type: 'delta', text }
-      }
-      if (!assembler.finished) {
-        throw new ProviderError(this.name, 'the stream ended before the response was complete (no message_stop)')
-      }
-      const response = assembler.response(body.model)
-      // Release the caller's signal now: a consumer may never resume after `done`.
-      call.end()
-      yield { type: 'done', response }
-    } finally {
-      // Normal end, error, or the consumer broke out of its loop: never leave a request open.
-      call.end()
-      if (iterator?.return !== undefined) void iterator.return().catch(noop)
-    }
+        return sdkStream as unknown as SdkStream<unknown>
+      },
+      new AnthropicStreamAssembler(),
+      body.model,
+      (error, phase) => this.#error(error, call, phase),
+      () => new ProviderError(this.name, 'the stream ended before the response was complete (no message_stop)'),
+    )
   }
 
   #options(call: Call): CallOptions {

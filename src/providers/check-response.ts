@@ -42,6 +42,9 @@ export function responseProblem(value: unknown): string | undefined {
     if (usage.estimated !== undefined && typeof usage.estimated !== 'boolean') {
       return `\`usage.estimated\` must be a boolean, got \`${show(usage.estimated)}\``
     }
+    if (usage.estimatedWith !== undefined && typeof usage.estimatedWith !== 'string') {
+      return `\`usage.estimatedWith\` must be a string, got \`${show(usage.estimatedWith)}\``
+    }
   }
   if (finishReason !== undefined && typeof finishReason !== 'string') {
     return `\`finishReason\` must be a string, got \`${show(finishReason)}\``

@@ -4,6 +4,7 @@
  * Imports no SDK, so `promptline` can load it without any provider package.
  */
 import { inspect } from 'node:util'
+import type { ProviderChunk, ProviderResponse } from '../types.js'
 import { show } from '../validate.js'
 
 /**
@@ -203,3 +204,74 @@ export function redactingLogger(secret: string): SdkLogger {
 }
 
 export function noop(): void {}
+
+/** Folds an SDK's stream events into text deltas and, once finished, the whole response. */
+export interface StreamAssembler<E> {
+  /** Takes one event; returns the text it adds (`''` for none). */
+  add(event: E): string
+  /** Whether the event that ends a reply arrived. */
+  readonly finished: boolean
+  response(requestedModel: string): ProviderResponse
+}
+
+/** An SDK's stream: iterable events, and the controller that cancels its HTTP request. */
+export type SdkStream<E> = AsyncIterable<E> & { controller?: AbortController }
+
+/**
+ * The stream loop both SDK providers share: opens the SDK stream inside `call`, yields
+ * text deltas as the assembler finds them and then one `done`, and never leaves the HTTP
+ * request open, whether the stream ends, fails, times out between events, or the
+ * consumer stops reading. `fail` turns what went wrong into the provider's error;
+ * `incomplete` names what a stream that ended early was missing.
+ */
+export async function* streamThroughSdk<E>(
+  call: Call,
+  open: () => Promise<SdkStream<E>>,
+  assembler: StreamAssembler<E>,
+  requestedModel: string,
+  fail: (error: unknown, phase: 'request' | 'stream') => Error,
+  incomplete: () => Error,
+): AsyncGenerator<ProviderChunk, void, undefined> {
+  let iterator: AsyncIterator<E> | undefined
+  try {
+    let sdkStream: SdkStream<E>
+    try {
+      call.throwIfAborted()
+      sdkStream = await call.race(open())
+    } catch (error) {
+      throw fail(error, 'request')
+    }
+    call.sdkController = sdkStream.controller
+    iterator = sdkStream[Symbol.asyncIterator]()
+    while (true) {
+      let step: IteratorResult<E>
+      call.startIdleTimer()
+      try {
+        step = await iterator.next()
+      } catch (error) {
+        throw fail(error, 'stream')
+      } finally {
+        call.stopIdleTimer()
+      }
+      // The SDK ends a stream quietly when it is aborted: find out why it ended.
+      if (call.aborted || call.timedOut) throw fail(undefined, 'stream')
+      if (step.done) break
+      let text: string
+      try {
+        text = assembler.add(step.value)
+      } catch (error) {
+        throw fail(error, 'stream')
+      }
+      if (text !== '') yield { type: 'delta', text }
+    }
+    if (!assembler.finished) throw incomplete()
+    const response = assembler.response(requestedModel)
+    // Release the caller's signal now: a consumer may never resume after `done`.
+    call.end()
+    yield { type: 'done', response }
+  } finally {
+    // Normal end, error, or the consumer broke out of its loop: never leave a request open.
+    call.end()
+    if (iterator?.return !== undefined) void iterator.return().catch(noop)
+  }
+}

@@ -9,7 +9,7 @@ import { AbortError, ProviderError } from '../errors.js'
 import { assertDuration, assertKnownKeys, assertNonEmptyString, assertNonNegativeInteger, assertOneOf, MAX_TIMER_MS, show } from '../validate.js'
 import { finishReasonOf, fromOpenAIMessage, toOpenAIMessages, toUsage } from './openai-messages.js'
 import { ChunkAssembler } from './openai-stream.js'
-import { assertHttpURL, Call, describeChain, isRecord, nonEmpty, noop, redactingLogger, scrub, typeName } from './http-call.js'
+import { assertHttpURL, Call, describeChain, isRecord, nonEmpty, redactingLogger, scrub, streamThroughSdk, typeName } from './http-call.js'
 
 /** Which request field carries `ProviderRequest.maxTokens`. */
 export type MaxTokensParam = 'max_tokens' | 'max_completion_tokens'
@@ -239,51 +239,14 @@ export class OpenAIProvider implements Provider {
       stream_options: { include_usage: true },
     }
     const call = new Call(request.signal, this.#timeoutMs)
-    let iterator: AsyncIterator<ChatCompletionChunk> | undefined
-    try {
-      let sdkStream: AsyncIterable<ChatCompletionChunk> & { controller?: AbortController }
-      try {
-        call.throwIfAborted()
-        sdkStream = await call.race(this.#client.chat.completions.create(body, this.#options(call)))
-      } catch (error) {
-        throw this.#error(error, call, 'request')
-      }
-      call.sdkController = sdkStream.controller
-      iterator = sdkStream[Symbol.asyncIterator]()
-      const assembler = new ChunkAssembler()
-      while (true) {
-        let step: IteratorResult<ChatCompletionChunk>
-        call.startIdleTimer()
-        try {
-          step = await iterator.next()
-        } catch (error) {
-          throw this.#error(error, call, 'stream')
-        } finally {
-          call.stopIdleTimer()
-        }
-        // The SDK ends a stream quietly when it is aborted: find out why it ended.
-        if (call.aborted || call.timedOut) throw this.#error(undefined, call, 'stream')
-        if (step.done) break
-        let text: string
-        try {
-          text = assembler.add(step.value)
-        } catch (error) {
-          throw this.#error(error, call, 'stream')
-        }
-        if (text !== '') yield { type: 'delta', text }
-      }
-      if (!assembler.finished) {
-        throw new ProviderError(this.name, 'the stream ended before the response was complete (no finish reason)')
-      }
-      const response = assembler.response(body.model)
-      // Release the caller's signal now: a consumer may never resume after `done`.
-      call.end()
-      yield { type: 'done', response }
-    } finally {
-      // Normal end, error, or the consumer broke out of its loop: never leave a request open.
-      call.end()
-      if (iterator?.return !== undefined) void iterator.return().catch(noop)
-    }
+    yield* streamThroughSdk<ChatCompletionChunk>(
+      call,
+      () => this.#client.chat.completions.create(body, this.#options(call)),
+      new ChunkAssembler(),
+      body.model,
+      (error, phase) => this.#error(error, call, phase),
+      () => new ProviderError(this.name, 'the stream ended before the response was complete (no finish reason)'),
+    )
   }
 
   #options(call: Call): CallOptions {
