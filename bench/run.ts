@@ -406,7 +406,7 @@ async function leaseBench(client: Redis, sentSoFar: () => number): Promise<void>
   // Each measured call (warm-up included) is one turn and one reset (an LTRIM, not the turn's).
   const calls = 3 * (WARMUP / 5 + ROUNDS * REDIS_TURNS)
   const trips = (leasedSent - calls) / calls
-  rows.push(['RedisStore turn, no lease (same run, for the lease row)', '10–110', fmt(without), '1.00×'])
+  rows.push(['baseline for the lease row: the same RedisStore turn without a lease', '10–110', fmt(without), '1.00×'])
   rows.push([
     `lease (\`lock\`): RedisStore turn holding the session's lease, ${trips.toFixed(2)} round trips/turn`,
     '10–110',
