@@ -1,6 +1,7 @@
 /**
  * The chat page of `promptline serve` in a real headless Chromium (Debian's
- * package, driven by playwright-core): type a message, see the reply stream in,
+ * package, driven by playwright-core), the server streaming from a fake OpenAI
+ * server that sends a word every 30 ms: type a message, see the reply stream in,
  * reload and see the history, and a wrong token told plainly.
  * Run with `npm run test:browser` (needs /usr/bin/chromium or CHROMIUM_PATH).
  */
@@ -8,24 +9,29 @@ import { existsSync } from 'node:fs'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { chromium, type Browser, type Page } from 'playwright-core'
 import { startServe, type ServeProcess } from '../helpers/serve-process.js'
+import { startFakeOpenAI, type FakeOpenAIServer } from '../helpers/fake-openai-server.js'
 
 const TOKEN = 'browser-test-token'
 const executablePath = process.env.CHROMIUM_PATH ?? ['/usr/bin/chromium', '/usr/bin/chromium-browser'].find((path) => existsSync(path))
 
 describe('the chat page in Chromium', () => {
   let serve: ServeProcess
+  let openai: FakeOpenAIServer
   let browser: Browser
   let page: Page
 
   beforeAll(async () => {
     if (executablePath === undefined) throw new Error('Chromium is not installed: apt-get install -y chromium, or set CHROMIUM_PATH')
-    serve = await startServe(['--token', TOKEN])
+    // A model that streams a word every 30 ms, so the page's streaming can be seen.
+    openai = await startFakeOpenAI({ fallback: { kind: 'reply', chunkDelayMs: 30 } })
+    serve = await startServe(['--token', TOKEN, '--base-url', openai.baseURL])
     browser = await chromium.launch({ executablePath, args: ['--no-sandbox'] })
     page = await browser.newPage()
   })
   afterAll(async () => {
     await browser?.close()
     await serve?.stop()
+    await openai?.close()
   })
 
   it('signs in, streams a reply, and shows the history after a reload', async () => {
@@ -48,7 +54,7 @@ describe('the chat page in Chromium', () => {
     await page.press('#input', 'Enter')
     await page.waitForSelector('.msg.assistant:not([data-streaming])')
     const reply = (await page.textContent('.msg.assistant')) ?? ''
-    expect(reply.length).toBeGreaterThan(10)
+    expect(reply).toBe("Echo: Hi, I'm Alice")
     const partials = (await page.evaluate('window.seen')) as string[]
     expect(new Set(partials).size).toBeGreaterThan(1)
     expect(partials.every((text) => reply.startsWith(text))).toBe(true)
