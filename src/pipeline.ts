@@ -154,7 +154,10 @@ const DEFAULT_WINDOW = { maxMessages: 20 } as const
  * `state-load → context-window → token-truncation → [your middleware] → provider-call → state-save`.
  *
  * Turns on the same session run one after another in this process (the second
- * sees the first's messages); turns on different sessions run concurrently.
+ * sees the first's messages); turns on different sessions run concurrently. With a
+ * store that leases sessions (`RedisStore`'s `lock`), a turn also holds its
+ * session's lease from before its load until its save, so the same holds across
+ * processes.
  *
  * @example
  * ```ts
