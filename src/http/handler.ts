@@ -33,12 +33,21 @@ export interface HandlerOptions {
    * @default logs to console.error
    */
   onError?: ((error: unknown, request: Request) => void) | undefined
+  /**
+   * Origins of browser apps allowed to call the API from another origin (CORS):
+   * their requests get `Access-Control-Allow-Origin`, and preflight `OPTIONS`
+   * requests are answered. `'*'` allows any origin (safe with bearer tokens, which a
+   * browser never sends on its own, unlike cookies).
+   * @default [] (same-origin only)
+   * @example ['https://chat.example.com']
+   */
+  corsOrigins?: readonly string[] | '*' | undefined
 }
 
 /** A Web-standard request handler: `Request` in, `Response` out. */
 export type Handler = (request: Request) => Promise<Response>
 
-const HANDLER_KEYS: readonly (keyof HandlerOptions)[] = ['authenticate', 'basePath', 'maxBodyBytes', 'store', 'onError']
+const HANDLER_KEYS: readonly (keyof HandlerOptions)[] = ['authenticate', 'basePath', 'maxBodyBytes', 'store', 'onError', 'corsOrigins']
 const TURN_KEYS = ['content', 'role', 'stream', 'toolCallId', 'name', 'messages']
 const TOOL_MESSAGE_KEYS = ['role', 'content', 'toolCallId', 'name']
 const FORK_KEYS = ['to']
@@ -87,8 +96,31 @@ export function createHandler(pipeline: Pipeline, options: HandlerOptions): Hand
     throw new TypeError('Expected `store` for a pipeline built with `Pipeline.from` (it has no store of its own).')
   }
 
+  const allowOrigin = corsPolicy(options.corsOrigins)
   const api = new Api(pipeline, store, maxBodyBytes, basePath, onError)
   return async function promptlineHandler(request: Request): Promise<Response> {
+    const origin = allowOrigin(request.headers.get('origin'))
+    if (origin === undefined) return answer(request)
+    if (request.method === 'OPTIONS' && request.headers.has('access-control-request-method')) {
+      return new Response(null, {
+        status: 204,
+        headers: {
+          'access-control-allow-origin': origin,
+          'access-control-allow-methods': 'GET, POST, DELETE',
+          'access-control-allow-headers': 'authorization, content-type, accept',
+          'access-control-max-age': '600',
+          vary: 'origin',
+        },
+      })
+    }
+    const response = await answer(request)
+    response.headers.set('access-control-allow-origin', origin)
+    response.headers.set('access-control-expose-headers', 'location, retry-after, www-authenticate')
+    response.headers.append('vary', 'origin')
+    return response
+  }
+
+  async function answer(request: Request): Promise<Response> {
     try {
       const url = new URL(request.url)
       if (!url.pathname.startsWith(`${basePath}/`)) throw notFound()
@@ -134,6 +166,17 @@ function routeOf(path: string, method: string): Route {
   if (action === 'messages') return method === 'GET' ? { kind: 'history', id } : method === 'POST' ? { kind: 'turn', id } : allow('GET, POST')
   if (action === 'fork') return method === 'POST' ? { kind: 'fork', id } : allow('POST')
   throw notFound()
+}
+
+/** The `Access-Control-Allow-Origin` value for a request's `Origin`, or `undefined` (no CORS headers). */
+function corsPolicy(origins: unknown): (origin: string | null) => string | undefined {
+  if (origins === undefined) return () => undefined
+  if (origins === '*') return (origin) => (origin === null ? undefined : '*')
+  if (!Array.isArray(origins) || origins.some((origin) => typeof origin !== 'string' || !/^https?:\/\/[^/]+$/.test(origin))) {
+    throw new TypeError(`Expected \`corsOrigins\` to be '*' or an array of origins like 'https://chat.example.com' (no path), got \`${show(origins)}\`.`)
+  }
+  const allowed = new Set(origins as string[])
+  return (origin) => (origin !== null && allowed.has(origin) ? origin : undefined)
 }
 
 function decodeSegment(segment: string): string {

@@ -437,6 +437,44 @@ describe('errors: problem details with the right status', () => {
   })
 })
 
+describe('CORS (corsOrigins)', () => {
+  it('answers preflights and marks responses for an allowed origin only', async () => {
+    const cors = await start({ corsOrigins: ['https://chat.example.com'] })
+    try {
+      const preflight = await fetch(`${cors.url}/api/sessions/c/messages`, {
+        method: 'OPTIONS',
+        headers: { origin: 'https://chat.example.com', 'access-control-request-method': 'POST', 'access-control-request-headers': 'authorization, content-type' },
+      })
+      expect(preflight.status).toBe(204)
+      expect(preflight.headers.get('access-control-allow-origin')).toBe('https://chat.example.com')
+      expect(preflight.headers.get('access-control-allow-headers')).toContain('authorization')
+      const turn = await fetch(`${cors.url}/api/sessions/c/messages`, {
+        method: 'POST',
+        headers: { origin: 'https://chat.example.com', authorization: `Bearer ${ALICE}`, ...JSON_TYPE },
+        body: '{"content":"hi"}',
+      })
+      expect(turn.status).toBe(200)
+      expect(turn.headers.get('access-control-allow-origin')).toBe('https://chat.example.com')
+      expect(turn.headers.get('vary')).toContain('origin')
+      const stranger = await fetch(`${cors.url}/api/sessions`, { headers: { origin: 'https://evil.example', authorization: `Bearer ${ALICE}` } })
+      expect(stranger.headers.get('access-control-allow-origin')).toBeNull()
+      const strangerPreflight = await fetch(`${cors.url}/api/sessions`, {
+        method: 'OPTIONS',
+        headers: { origin: 'https://evil.example', 'access-control-request-method': 'GET' },
+      })
+      await expectProblem(strangerPreflight, 405, 'method-not-allowed')
+    } finally {
+      await cors.close()
+    }
+  })
+
+  it('without corsOrigins, no CORS header is ever sent', async () => {
+    const response = await call('/sessions', { headers: { origin: 'https://chat.example.com' } })
+    expect(response.status).toBe(200)
+    expect(response.headers.get('access-control-allow-origin')).toBeNull()
+  })
+})
+
 describe('createHandler validates its arguments', () => {
   const authenticate = () => 'u'
   it.each([
@@ -448,6 +486,8 @@ describe('createHandler validates its arguments', () => {
     ['a basePath with a trailing slash', 'pipe', { authenticate, basePath: '/api/' }, /`basePath`/],
     ['a bad maxBodyBytes', 'pipe', { authenticate, maxBodyBytes: 0 }, /`maxBodyBytes` to be a positive integer/],
     ['a bad onError', 'pipe', { authenticate, onError: 'log' }, /`onError` to be a function/],
+    ['a CORS origin with a path', 'pipe', { authenticate, corsOrigins: ['https://x.example/app'] }, /`corsOrigins` to be '\*' or an array of origins/],
+    ['a CORS origins string', 'pipe', { authenticate, corsOrigins: 'https://x.example' }, /`corsOrigins`/],
   ])('%s', (_name, pipe, options, message) => {
     expect(() => createHandler((pipe === 'pipe' ? pipeline : pipe) as Pipeline, options as HandlerOptions)).toThrow(message)
   })
