@@ -124,6 +124,43 @@ describeRedis('standalone', 'RedisStore lock (session lease)', () => {
     await expect(a.append('s', hi, { fence: '' })).rejects.toThrow(/`fence` to be a non-empty string/)
   })
 
+  it('a turn whose lease is taken over mid-turn is aborted and stores nothing', async () => {
+    const a = store({ ttlMs: 90, waitMs: 1_000 })
+    const pipe = new Pipeline({ provider: new MockProvider({ latencyMs: 400 }), store: a })
+    const turn = pipe.execute('stolen', 'user', 'hello')
+    // While the provider thinks, another process takes the session (as after an expiry).
+    await expect.poll(async () => redis.client.get(`${a.prefix}:{stolen}:lease`)).not.toBeNull()
+    await redis.client.set(`${a.prefix}:{stolen}:lease`, 'other-process', 'PX', 5_000)
+    const error = await turn.catch((e: unknown) => e)
+    expect(error).toBeInstanceOf(Error)
+    expect((error as Error).name).toBe('AbortError')
+    expect((error as Error).cause).toBeInstanceOf(LeaseLostError)
+    expect(await a.length('stolen')).toBe(0)
+    await pipe.shutdown()
+  })
+
+  it('a stalled turn whose lease expired cannot append: the fence refuses it (StateSaveError caused by LeaseLostError)', async () => {
+    const a = store({ ttlMs: 5_000, waitMs: 1_000 })
+    // A save that starts only after another process took the session: the renewal
+    // has not noticed yet (it runs every ttl / 3), so only the fence stands in the way.
+    const pipe = new Pipeline({ provider: new MockProvider(), store: a })
+    let retries = 0
+    pipe.on('state:save-retry', () => retries++)
+    pipe.use(async function stall(_ctx, next) {
+      await redis.client.set(`${a.prefix}:{stalled}:lease`, 'other-process', 'PX', 5_000)
+      await next()
+    })
+    const error = await pipe.execute('stalled', 'user', 'hello').catch((e: unknown) => e)
+    expect((error as Error).name).toBe('StateSaveError')
+    expect((error as Error).cause).toBeInstanceOf(LeaseLostError)
+    // Final: retrying a fenced append cannot help.
+    expect(retries).toBe(0)
+    expect(await a.length('stalled')).toBe(0)
+    // The other process's lease is left alone by this turn's release.
+    expect(await redis.client.get(`${a.prefix}:{stalled}:lease`)).toBe('other-process')
+    await pipe.shutdown()
+  })
+
   it('the pipeline orders turns of two pipelines on one session: every view holds every earlier turn', async () => {
     const prefix = uniquePrefix('lease-pipe')
     const providers = [0, 1].map(() => new MockProvider({ reply: (messages) => `reply to ${messages.at(-1)?.content}`, latencyMs: 2 }))
