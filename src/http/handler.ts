@@ -225,7 +225,16 @@ class Api {
   }
 
   async delete(principal: string, id: string): Promise<Response> {
-    const existed = await this.store.delete(scopedId(principal, id, 'id'))
+    const sessionId = scopedId(principal, id, 'id')
+    // On a leasing store, a delete waits for a turn in flight on any instance: that
+    // turn's append would otherwise bring the session back holding only its own messages.
+    const lease = await this.store.acquireLease?.(sessionId)
+    let existed: boolean
+    try {
+      existed = await this.store.delete(sessionId)
+    } finally {
+      await lease?.release()
+    }
     if (!existed) throw new HttpProblem(404, 'session-not-found', 'No such session.')
     return new Response(null, { status: 204 })
   }

@@ -42,8 +42,8 @@ describeRedis('standalone', 'three serve processes on one Redis, one session', (
     await openai?.close()
   })
 
-  const turn = (server: ServeProcess, content: string) =>
-    fetch(`${server.url}/api/sessions/shared/messages`, {
+  const turn = (server: ServeProcess, content: string, session = 'shared') =>
+    fetch(`${server.url}/api/sessions/${session}/messages`, {
       method: 'POST',
       headers: { authorization: `Bearer ${TOKEN}`, 'content-type': 'application/json' },
       body: JSON.stringify({ content }),
@@ -96,6 +96,33 @@ describeRedis('standalone', 'three serve processes on one Redis, one session', (
     expect(stored).toHaveLength(before + 2)
     expect(stored.map((m) => m.content)).not.toContain('doomed')
     expect(stored.slice(-2).map((m) => m.content)).toEqual(['after the crash', 'Echo: after the crash'])
+  }, 60_000)
+
+  it('DELETE waits for a turn in flight on another process, so that turn cannot bring the session back', async () => {
+    const [, first, second] = servers as [ServeProcess, ServeProcess, ServeProcess]
+    expect((await turn(second, 'hello', 'to-delete')).status).toBe(200)
+    // A model that takes 300 ms to answer the next request.
+    openai.enqueue({
+      kind: 'handler',
+      handle: (_request, res) =>
+        setTimeout(() => {
+          res.writeHead(200, { 'content-type': 'application/json' })
+          res.end(JSON.stringify({
+            id: 'chatcmpl-slow', object: 'chat.completion', created: 0, model: 'gpt-4o-mini',
+            choices: [{ index: 0, message: { role: 'assistant', content: 'slow answer' }, finish_reason: 'stop' }],
+            usage: { prompt_tokens: 1, completion_tokens: 2, total_tokens: 3 },
+          }))
+        }, 300),
+    })
+    const requestsBefore = openai.requests.length
+    const running = turn(first, 'last words', 'to-delete')
+    await openai.waitForRequests(requestsBefore + 1, 10_000)
+    const deleted = await fetch(`${second.url}/api/sessions/to-delete`, { method: 'DELETE', headers: { authorization: `Bearer ${TOKEN}` } })
+    expect(deleted.status).toBe(204)
+    expect((await running).status).toBe(200)
+    // The turn finished before the delete ran: nothing of the session is left.
+    const after = await fetch(`${second.url}/api/sessions/to-delete/messages`, { headers: { authorization: `Bearer ${TOKEN}` } })
+    expect(after.status).toBe(404)
   }, 60_000)
 
   /** The session id the store sees for TOKEN's `shared` (its principal is named by the token's hash). */
