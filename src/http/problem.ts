@@ -62,7 +62,7 @@ const TITLES: Record<number, string> = {
 export interface ProblemResponse {
   problem: Problem
   headers: Record<string, string>
-  /** Whether the error was unexpected (a 5xx the operator should look at). */
+  /** Whether the operator should hear of it (`onError`): every 5xx but contention and aborted turns. */
   unexpected: boolean
 }
 
@@ -83,7 +83,9 @@ export function problemOf(error: unknown): ProblemResponse {
     return respond(400, 'context-overflow', 'The message does not fit in the model\'s token budget.', {}, 'content')
   }
   if (error instanceof SessionBusyError) {
-    return respond(503, 'session-busy', 'Another turn of this session is still running; try again shortly.', { 'retry-after': '1' })
+    // Contention, not a fault: nothing for the operator's error log.
+    const busy = respond(503, 'session-busy', 'Another turn of this session is still running; try again shortly.', { 'retry-after': '1' })
+    return { ...busy, unexpected: false }
   }
   if (error instanceof ProviderError) {
     if (error.status === 429) {
@@ -94,18 +96,19 @@ export function problemOf(error: unknown): ProblemResponse {
   }
   if (error instanceof AbortError) {
     if (isTimeout(error)) return respond(504, 'turn-timeout', 'The turn did not finish before its deadline; nothing was stored.')
-    return respond(503, 'turn-aborted', 'The turn was aborted; nothing was stored.')
+    // Aborted by its client (or a lost lease, already reported as such): not a server fault.
+    return { ...respond(503, 'turn-aborted', 'The turn was aborted; nothing was stored.'), unexpected: false }
   }
   if (error instanceof StateSaveError) {
-    return { ...respond(503, 'save-failed', 'The reply could not be stored; try again.'), unexpected: true }
+    return respond(503, 'save-failed', 'The reply could not be stored; try again.')
   }
   if (error instanceof StateLoadError || error instanceof StoreClosedError || error instanceof PipelineClosedError) {
-    return { ...respond(503, 'unavailable', 'The conversation store is unavailable; try again shortly.', { 'retry-after': '1' }), unexpected: true }
+    return respond(503, 'unavailable', 'The conversation store is unavailable; try again shortly.', { 'retry-after': '1' })
   }
   if (error instanceof PromptlineError && error.name === 'RedisStoreError') {
-    return { ...respond(503, 'unavailable', 'The conversation store is unavailable; try again shortly.', { 'retry-after': '1' }), unexpected: true }
+    return respond(503, 'unavailable', 'The conversation store is unavailable; try again shortly.', { 'retry-after': '1' })
   }
-  return { ...respond(500, 'internal', 'The server failed to handle the request.'), unexpected: true }
+  return respond(500, 'internal', 'The server failed to handle the request.')
 }
 
 function isTimeout(error: Error): boolean {

@@ -363,6 +363,8 @@ return 0
  * is known), which APPEND answers as the no-op it is. Built from APPEND's source,
  * so the two never drift apart.
  */
+// (ARGV[3], once the token is removed, is APPEND's idempotency key; the lease
+// tests fail if APPEND's arguments ever move.)
 const FENCED_APPEND = script('', `
 local fence = table.remove(ARGV, 1)
 if redis.call('GET', KEYS[4]) ~= fence then

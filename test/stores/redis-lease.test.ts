@@ -10,6 +10,7 @@ import { MockProvider } from '../../src/providers/mock.js'
 import { LeaseLostError, SessionBusyError } from '../../src/errors.js'
 import type { Message } from '../../src/types.js'
 import { describeRedis, uniquePrefix, useStandaloneRedisClient } from '../helpers/redis-server.js'
+import { createHandler } from '../../src/http.js'
 
 const hi: Message[] = [{ role: 'user', content: 'hi' }]
 
@@ -158,6 +159,32 @@ describeRedis('standalone', 'RedisStore lock (session lease)', () => {
     expect(await a.length('stalled')).toBe(0)
     // The other process's lease is left alone by this turn's release.
     expect(await redis.client.get(`${a.prefix}:{stalled}:lease`)).toBe('other-process')
+    await pipe.shutdown()
+  })
+
+  it('a turn waiting for the lease stops at its deadline (AbortError, TimeoutError cause), before waitMs', async () => {
+    const a = store({ ttlMs: 5_000, waitMs: 10_000 })
+    const held = await a.acquireLease('deadline')!
+    const pipe = new Pipeline({ provider: new MockProvider(), store: a, timeoutMs: 200 })
+    const error = await pipe.execute('deadline', 'user', 'hi').catch((e: unknown) => e)
+    expect((error as Error).name).toBe('AbortError')
+    expect(((error as Error).cause as Error).name).toBe('TimeoutError')
+    await held.release()
+    await pipe.shutdown()
+  })
+
+  it('over HTTP, a session busy for all of waitMs is a 503 session-busy with Retry-After', async () => {
+    const a = store({ ttlMs: 5_000, waitMs: 100 })
+    const held = await a.acquireLease('u/busy')!
+    const pipe = new Pipeline({ provider: new MockProvider(), store: a })
+    const handler = createHandler(pipe, { authenticate: () => 'u' })
+    const response = await handler(
+      new Request('http://local/sessions/busy/messages', { method: 'POST', body: '{"content":"hi"}', headers: { 'content-type': 'application/json' } }),
+    )
+    expect(response.status).toBe(503)
+    expect(response.headers.get('retry-after')).toBe('1')
+    expect(await response.json()).toMatchObject({ type: 'urn:promptline:problem:session-busy' })
+    await held.release()
     await pipe.shutdown()
   })
 
