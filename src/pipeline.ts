@@ -492,14 +492,16 @@ export class Pipeline extends PipelineEmitter {
       }
       // Cross-process ordering (a store with leases, e.g. RedisStore's `lock`): taken
       // after this process's own queue, so only one turn per process waits on Redis.
+      const leaseStarted = performance.now()
       const lease = await this.#acquireLease(sessionId, controller.signal)
       if (lease === undefined) return await this.#turn(sessionId, inputs, controller.signal, deadline?.signal, onDelta, release, undefined)
+      const leased = { lease, waitedMs: performance.now() - leaseStarted }
       const onLost = () => controller.abort(lease.lost.reason)
       lease.lost.addEventListener('abort', onLost)
       try {
         // The lease is given up once the turn's writes have settled, so the next holder loads them.
         const releaseLease = (held: Promise<unknown>) => release(held.then(() => lease.release()))
-        return await this.#turn(sessionId, inputs, controller.signal, deadline?.signal, onDelta, releaseLease, lease)
+        return await this.#turn(sessionId, inputs, controller.signal, deadline?.signal, onDelta, releaseLease, leased)
       } finally {
         lease.lost.removeEventListener('abort', onLost)
       }
@@ -532,7 +534,7 @@ export class Pipeline extends PipelineEmitter {
     deadline: AbortSignal | undefined,
     onDelta: ((text: string) => void | Promise<void>) | undefined,
     release: (held: Promise<unknown>) => void,
-    lease: SessionLease | undefined,
+    leased: { lease: SessionLease; waitedMs: number } | undefined,
   ): Promise<ExecuteResult> {
     // Whether the provider streamed text: only then can a partial reply still be saved after the abort.
     let streamed = false
@@ -546,8 +548,9 @@ export class Pipeline extends PipelineEmitter {
     const messages = this.#systemMessages.length === 0 ? inputs.slice() : [...this.#systemMessages, ...inputs]
     const pinned = this.#systemMessages.length
     const ctx = new TurnContext(this, randomUUID(), sessionId, inputs, messages, pinned, signal, deliver)
-    ctx.lease = lease
+    ctx.lease = leased?.lease
     ctx.emit('execution:start', { role: ctx.input.role, streaming: onDelta !== undefined })
+    if (leased !== undefined) ctx.emit('session:leased', { waitedMs: leased.waitedMs })
     let running: Promise<void> | undefined
     let cutOff = false
     let result: ExecuteResult

@@ -194,6 +194,8 @@ describeRedis('standalone', 'RedisStore lock (session lease)', () => {
     const pipelines = providers.map(
       (provider) => new Pipeline({ provider, store: store({ ttlMs: 1_000, waitMs: 10_000 }, prefix), contextWindow: false }),
     )
+    const leased: number[] = []
+    for (const pipe of pipelines) pipe.on('session:leased', ({ waitedMs }) => leased.push(waitedMs))
     await Promise.all(
       Array.from({ length: 40 }, (_, i) => (pipelines[i % 2] as Pipeline).execute('shared', 'user', `q${i}`)),
     )
@@ -203,6 +205,9 @@ describeRedis('standalone', 'RedisStore lock (session lease)', () => {
     const views = providers.flatMap((p) => p.requests.map((r) => r.messages))
     expect(views.map((v) => v.length).sort((x, y) => x - y)).toEqual(Array.from({ length: 40 }, (_, i) => 2 * i + 1))
     for (const view of views) expect(view.slice(0, -1)).toEqual(stored.slice(0, view.length - 1))
+    // Every turn reported its lease; with two pipelines contending, some waited for it.
+    expect(leased).toHaveLength(40)
+    expect(leased.every((ms) => ms >= 0)).toBe(true)
     await Promise.all(pipelines.map((p) => p.shutdown()))
   })
 })
