@@ -3,6 +3,7 @@ import { named } from '../src/compose.js'
 import { trimView } from '../src/trim.js'
 import { assertKnownKeys, assertOptionsObject, assertPositiveInteger } from '../src/validate.js'
 
+/** The size of the window `contextWindow` shows the model; the stored history is never trimmed by it. */
 export interface ContextWindowOptions {
   /**
    * How many messages the provider sees besides the pinned system messages. A tool

@@ -21,6 +21,7 @@ import { assertProvider } from '../src/providers/assert-provider.js'
 import { chunkProblem, PROVIDER_CHUNK_SHAPE, PROVIDER_RESPONSE_SHAPE, responseProblem } from '../src/providers/check-response.js'
 import { copyMetadata } from '../src/metadata.js'
 
+/** The per-call settings `providerCall` sends with every request, and how it prices and streams a turn. */
 export interface ProviderCallOptions {
   /** Sent as `request.model`; the provider's own default applies when omitted. */
   model?: string | undefined

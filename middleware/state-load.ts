@@ -23,6 +23,7 @@ export const DEFAULT_LOAD_RETRY: Readonly<RetrySchedule> = Object.freeze({
   randomize: true,
 })
 
+/** How `stateLoad` reads a session: how much of it, and what a failed load does to the turn. */
 export interface StateLoadOptions {
   /**
    * Load only the newest `last` messages: the tail the trimming policies can

@@ -13,6 +13,7 @@ import { assertKnownKeys, assertOneOf, assertOptionsObject } from '../src/valida
 /** The `p-retry` options `state-save` accepts. @default { retries: 3, minTimeout: 100, maxTimeout: 2000, factor: 2, randomize: true } */
 export type SaveRetryOptions = RetryOptions
 
+/** How hard `stateSave` tries to store a turn, and what the caller hears when it cannot. */
 export interface StateSaveOptions {
   /** @default { retries: 3, minTimeout: 100, maxTimeout: 2000, factor: 2, randomize: true } */
   retry?: SaveRetryOptions | undefined
@@ -26,6 +27,11 @@ export interface StateSaveOptions {
   onError?: 'throw' | 'warn' | undefined
 }
 
+/**
+ * The save retries when `saveRetry` is not set: longer than the load's, because the reply
+ * already exists and losing it costs a model call, yet short enough (about 2 s) to ride out
+ * a reconnection without holding the caller for long.
+ */
 export const DEFAULT_SAVE_RETRY: Readonly<RetrySchedule> = Object.freeze({
   retries: 3,
   minTimeout: 100,

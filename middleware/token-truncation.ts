@@ -16,6 +16,10 @@ import { assertKnownKeys, assertNonNegativeInteger, assertOptionsObject, assertP
  */
 export const EXACT_OVERFLOW_TOKENS = 8192
 
+/**
+ * The token budget `tokenTruncation` fits the view into, counted with the model's own
+ * tokenizer so that a request the provider would reject for length is never sent.
+ */
 export interface TokenTruncationOptions {
   /** The token budget of the whole request (view plus `reserveForResponse`). */
   maxTokens: number

@@ -1,4 +1,8 @@
-// `promptline/anthropic`: Claude through the Messages API. Loads `@anthropic-ai/sdk` (an optional peer dependency).
+/**
+ * `promptline/anthropic`: Claude through the Messages API. Loads `@anthropic-ai/sdk` (an optional peer dependency).
+ *
+ * @module promptline/anthropic
+ */
 export {
   AnthropicProvider,
   type AnthropicProviderOptions,

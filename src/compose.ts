@@ -4,7 +4,9 @@ import { assertFunction, show } from './validate.js'
 
 /** Observes each middleware as `compose` runs it; used for `middleware:*` events and tracing. */
 export interface ComposeHooks {
+  /** Called as the middleware at `index` is entered, before it runs. */
   onStart(index: number, ctx: ExecutionContext): void
+  /** Called once the middleware at `index` has settled, with its own time (downstream included) and its error, if any. */
   onEnd(index: number, ctx: ExecutionContext, durationMs: number, error: unknown): void
 }
 

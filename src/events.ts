@@ -34,10 +34,16 @@ export interface PipelineEvents {
   'execution:end': TurnEvent & { durationMs: number; saved: boolean; error?: unknown }
 }
 
+/** The name of a pipeline event, for code that subscribes to events chosen at run time. */
 export type PipelineEventName = keyof PipelineEvents
+/** The payload of one event, to type a listener written apart from its `on(…)` call. */
 export type EventPayload<K extends PipelineEventName> = PipelineEvents[K]
 
-type Listeners = { [K in PipelineEventName]: (payload: PipelineEvents[K]) => void }
+/**
+ * One listener signature per event, which is what lets `pipe.on(name, listener)` type the
+ * listener's payload from the event's name.
+ */
+export type PipelineListeners = { [K in PipelineEventName]: (payload: PipelineEvents[K]) => void }
 
 /** The typed `eventemitter3` emitter a `Pipeline` extends. */
-export class PipelineEmitter extends EventEmitter<Listeners> {}
+export class PipelineEmitter extends EventEmitter<PipelineListeners> {}

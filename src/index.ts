@@ -1,5 +1,9 @@
-// The root entry: the pipeline and what every program needs. It loads no provider SDK
-// and no Redis client; those live in `promptline/openai` and `promptline/redis`.
+/**
+ * The root entry: the pipeline and what every program needs. It loads no provider SDK
+ * and no Redis client; those live in `promptline/openai` and `promptline/redis`.
+ *
+ * @module promptline
+ */
 export { Pipeline, BUILT_IN_MIDDLEWARE, type PipelineOptions, type ChainOptions, type UseOptions } from './pipeline.js'
 export { compose, named, type ComposeHooks } from './compose.js'
 export type {
@@ -11,7 +15,14 @@ export type {
   StreamChunk,
   TrimReport,
 } from './context.js'
-export { PipelineEmitter, type PipelineEvents, type PipelineEventName, type EventPayload, type TurnEvent } from './events.js'
+export {
+  PipelineEmitter,
+  type PipelineEvents,
+  type PipelineEventName,
+  type PipelineListeners,
+  type EventPayload,
+  type TurnEvent,
+} from './events.js'
 export {
   PromptlineError,
   StateLoadError,

@@ -21,6 +21,7 @@ export function copyMessage(message: Message): Message {
   return copy
 }
 
+/** `copyMessage` for each message: what a store hands out must not share objects with what it keeps. */
 export function copyMessages(messages: readonly Message[]): Message[] {
   const copies = new Array<Message>(messages.length)
   for (let i = 0; i < messages.length; i++) copies[i] = copyMessage(messages[i] as Message)

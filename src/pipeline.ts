@@ -30,6 +30,11 @@ import { providerCall } from '../middleware/provider-call.js'
 import { stateSave, type SaveRetryOptions } from '../middleware/state-save.js'
 import { assertRetryOptions } from './retry-schedule.js'
 
+/**
+ * Everything `new Pipeline()` needs, in one object merged with defaults, so a stack that
+ * works out of the box needs only a `provider`. Unknown keys are a `TypeError` naming
+ * the closest option, since a misspelt option would otherwise be silently ignored.
+ */
 export interface PipelineOptions {
   /** The model backend. Required. */
   provider: Provider
@@ -111,6 +116,10 @@ export interface ChainOptions {
   timeoutMs?: number | false | undefined
 }
 
+/**
+ * Where `pipe.use()` inserts a middleware and what it is called, so it can run between
+ * two built-in steps (e.g. after `state-load`, to see the history) rather than only last.
+ */
 export interface UseOptions {
   /** The name other `use` calls and events refer to. @default fn.name, else `middleware-N` */
   name?: string | undefined

@@ -94,6 +94,10 @@ export function costOf(usage: Usage | undefined, price: ModelPrice | undefined):
   return (input + usage.outputTokens * price.output) / 1_000_000
 }
 
+/**
+ * Throws a `TypeError` naming the model and field unless `value` is a pricing table, so a
+ * wrong price is caught when the pipeline is built, not as a silently wrong `costUsd`.
+ */
 export function assertPricingTable(value: unknown, name: string): asserts value is PricingTable {
   if (value === null || typeof value !== 'object' || Array.isArray(value)) {
     throw new TypeError(`Expected \`${name}\` to be an object of { input, output } prices, got \`${show(value)}\`.`)

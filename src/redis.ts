@@ -1,4 +1,8 @@
-// `promptline/redis`: the Redis store. Loads `ioredis` (an optional peer dependency).
+/**
+ * `promptline/redis`: the Redis store. Loads `ioredis` (an optional peer dependency).
+ *
+ * @module promptline/redis
+ */
 export {
   RedisStore,
   RedisStoreError,
@@ -8,4 +12,5 @@ export {
   type RedisWaitOptions,
   type RedisLockOptions,
   type RedisFailureCode,
+  type RedisClient,
 } from './stores/redis.js'

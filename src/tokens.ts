@@ -8,7 +8,9 @@ import { loadTokenizer } from './tokenizer-loaders.js'
 
 /** The part of a `gpt-tokenizer` model module that token counting uses. */
 export interface Tokenizer {
+  /** Tokens of plain text; content is counted with no special tokens allowed, as a provider would. */
   encode(text: string, options?: { disallowedSpecial?: Set<string> }): number[]
+  /** Tokens of a chat, priming and per-message overhead included, for the model's chat format. */
   encodeChat(chat: ReadonlyArray<{ role?: string; name?: string; content: string }>): number[]
   /**
    * Empties the tokenizer's own cache of merged pre-tokens, when it has one. Counting
@@ -37,8 +39,8 @@ export interface Tokenizer {
  * tokens per cut (see src/token-slices.ts).
  *
  * Content counts are cached by content (one cache per model per process, bounded
- * by {@link TOKEN_CACHE_BYTES}; contents over {@link TOKEN_CACHE_KEY_CHARS}
- * characters are keyed by their SHA-256), so a message is tokenized once however
+ * by {@link TOKEN_CACHE_BYTES}; contents over `TOKEN_CACHE_KEY_CHARS` (from
+ * `promptline/utils`) characters are keyed by their SHA-256), so a message is tokenized once however
  * many turns it stays in view, and a changed message is counted anew.
  */
 export interface TokenCounter {
@@ -68,6 +70,7 @@ export interface TokenCounter {
   cacheStats(): { entries: number; bytes: number; maxBytes: number }
 }
 
+/** Bounds one count, so a huge message costs no more than the budget it is checked against. */
 export interface CountOptions {
   /** Stop counting once the count exceeds this many tokens (the result is then `> limit`, a lower bound). */
   limit?: number | undefined
@@ -75,6 +78,7 @@ export interface CountOptions {
   signal?: AbortSignal | undefined
 }
 
+/** The memory a token counter may use for its cache, so a long-running process stays bounded. */
 export interface TokenCounterOptions {
   /**
    * The most bytes the count cache holds (see `TOKEN_CACHE_BYTES`).
@@ -121,6 +125,10 @@ export function isKnownChatModel(model: unknown): model is string {
   return typeof model === 'string' && Object.hasOwn(chatModelParams, model)
 }
 
+/**
+ * Throws a `TypeError` unless gpt-tokenizer knows the model, so an options object with a
+ * misspelt model fails when it is built rather than on the first turn that counts tokens.
+ */
 export function assertKnownChatModel(model: unknown, name: string): asserts model is string {
   if (!isKnownChatModel(model)) {
     throw new TypeError(

@@ -81,6 +81,7 @@ export interface Usage {
   estimatedWith?: string | undefined
 }
 
+/** How much of a session `StateStore.load` reads, so a turn pays for its window, not the whole history. */
 export interface LoadOptions {
   /** Only the newest `last` messages (a positive integer). Omitted: the whole history. */
   last?: number | undefined
@@ -91,6 +92,7 @@ export interface LoadOptions {
   signal?: AbortSignal | undefined
 }
 
+/** What makes a retried `StateStore.append` safe: an idempotency key, and the turn's signal. */
 export interface AppendOptions {
   /**
    * Makes the append idempotent: a second append with the same key to the same
@@ -124,11 +126,13 @@ export interface SessionLease {
   release(): Promise<void>
 }
 
+/** Options of `StateStore.acquireLease`. */
 export interface AcquireLeaseOptions {
   /** Stop waiting for the lease when it aborts (rejecting with its reason). */
   signal?: AbortSignal | undefined
 }
 
+/** Bounds `StateStore.list`, which otherwise walks every session (and remembers the ids it yielded). */
 export interface ListOptions {
   /** Stop after this many session ids (a positive integer). */
   limit?: number | undefined
@@ -153,8 +157,11 @@ export interface StateStore {
   fork(sourceId: string, targetId: string): Promise<void>
   /** `true` when the session existed. */
   delete(sessionId: string): Promise<boolean>
+  /** The number of stored messages without reading them, so a caller need not load a long history to count it. */
   length(sessionId: string): Promise<number>
+  /** The ids of the non-empty sessions, each once, in no particular order; for administration, never on a turn's path. */
   list(options?: ListOptions): AsyncIterable<string>
+  /** Releases what the store holds (connections, timers); the pipeline closes only a store it created itself. */
   close(): Promise<void>
   /**
    * Optional: a store that orders turns across processes (`RedisStore` with `lock`)
@@ -175,6 +182,10 @@ export interface ToolDefinition {
   parameters?: Record<string, unknown> | undefined
 }
 
+/**
+ * What a provider is asked: the provider view of the conversation (already trimmed), and the
+ * per-call settings that override the provider's own defaults.
+ */
 export interface ProviderRequest {
   messages: Message[]
   /** Tools the model may call; its calls come back as `message.toolCalls`. */
@@ -185,6 +196,10 @@ export interface ProviderRequest {
   temperature?: number | undefined
 }
 
+/**
+ * What a provider answers. Everything but `message` is optional because backends differ:
+ * missing `usage` is counted locally, a missing `model` leaves the turn unpriced.
+ */
 export interface ProviderResponse {
   message: Message
   usage?: Usage | undefined
@@ -205,6 +220,8 @@ export type ProviderChunk = { type: 'delta'; text: string } | { type: 'done'; re
 /** A model backend. `stream` is optional; without it a streamed turn yields the whole reply as one delta. */
 export interface Provider {
   readonly name: string
+  /** The whole reply at once. Must honour `request.signal` and fail with `ProviderError` or `AbortError`. */
   complete(request: ProviderRequest): Promise<ProviderResponse>
+  /** The reply as it is generated; breaking out of the loop must cancel the request. */
   stream?(request: ProviderRequest): AsyncIterable<ProviderChunk>
 }

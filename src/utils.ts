@@ -1,5 +1,9 @@
-// `promptline/utils`: the helpers the built-in middleware, stores and providers use,
-// for authors of custom ones. See the README's Utilities section.
+/**
+ * `promptline/utils`: the helpers the built-in middleware, stores and providers use,
+ * for authors of custom ones. See the README's Utilities section.
+ *
+ * @module promptline/utils
+ */
 export { resultOf, turnAbortError } from './context.js'
 export { copyMessage, copyMessages } from './messages.js'
 export { trimView } from './trim.js'

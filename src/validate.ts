@@ -38,28 +38,34 @@ export function assertSessionId(value: unknown, name = 'sessionId'): asserts val
   }
 }
 
+/** Throws a `TypeError` naming `name` and the value ("Expected … to be a positive integer, got `0`.") unless `value` is a safe integer ≥ 1. */
 export function assertPositiveInteger(value: unknown, name: string): asserts value is number {
   if (!Number.isSafeInteger(value) || (value as number) < 1) throw expected(name, 'a positive integer', value)
 }
 
+/** Throws a `TypeError` naming `name` unless `value` is a safe integer ≥ 0 (counts, retries). */
 export function assertNonNegativeInteger(value: unknown, name: string): asserts value is number {
   if (!Number.isSafeInteger(value) || (value as number) < 0) throw expected(name, 'a non-negative integer', value)
 }
 
+/** Throws a `TypeError` naming `name` unless `value` is a finite number ≥ 0 (prices, factors); `NaN` and `Infinity` are refused. */
 export function assertNonNegativeNumber(value: unknown, name: string): asserts value is number {
   if (typeof value !== 'number' || !Number.isFinite(value) || value < 0) {
     throw expected(name, 'a non-negative finite number', value)
   }
 }
 
+/** Throws a `TypeError` naming `name` unless `value` is a string with at least one character (ids, names). */
 export function assertNonEmptyString(value: unknown, name: string): asserts value is string {
   if (typeof value !== 'string' || value.length === 0) throw expected(name, 'a non-empty string', value)
 }
 
+/** Throws a `TypeError` naming `name` unless `value` is callable, so a bad callback fails when it is passed, not when it is called. */
 export function assertFunction(value: unknown, name: string): asserts value is (...args: never[]) => unknown {
   if (typeof value !== 'function') throw expected(name, 'a function', value)
 }
 
+/** Throws a `TypeError` naming `name` and the allowed values unless `value` is one of them. */
 export function assertOneOf<T extends string>(value: unknown, allowed: readonly T[], name: string): asserts value is T {
   if (!allowed.includes(value as T)) {
     throw expected(name, `one of ${allowed.map((a) => `'${a}'`).join(', ')}`, value)
@@ -165,6 +171,7 @@ export function definedOnly<T extends object>(value: T | undefined): DefinedOnly
   return result as DefinedOnly<T>
 }
 
+/** Every message role, in the order a conversation usually has them; for validators and exhaustive checks. */
 export const ROLES: readonly Role[] = ['system', 'user', 'assistant', 'tool']
 
 function isPlainObject(value: unknown): value is Record<string, unknown> {

@@ -1,6 +1,6 @@
 /**
  * The runnable examples in examples/, run as users run them (importing `promptline` by
- * name), and the code blocks of the guides, which must be taken from those examples.
+ * name). The guides' code blocks quoting them are checked in test/docs.test.ts.
  */
 import { readdirSync, readFileSync } from 'node:fs'
 import { join } from 'node:path'
@@ -158,6 +158,13 @@ describe.concurrent('examples', { timeout: 60_000 }, () => {
     ])
   })
 
+  it('mock-provider.ts: a scripted reply, the recorded requests, a scripted tool call', async () => {
+    expect(await outputOf('mock-provider.ts')).toEqual([
+      `["Hi, I'm Alice","Hello, Alice!","What is my name?"]`,
+      'weather({"city":"Paris"})',
+    ])
+  })
+
   it('events.ts: the events of one turn, in order', async () => {
     const lines = await outputOf('events.ts')
     expect(lines.map((line) => line.split(' ')[0])).toEqual([
@@ -207,6 +214,14 @@ describeRedis('standalone', 'examples on Redis', () => {
       '20 stored; earlier messages seen: 0 2 4 6 8 10 12 14 16 18',
     ])
   })
+
+  it('redis-store.ts: the options of docs/redis.md, and the keys of a session', { timeout: 60_000 }, async () => {
+    expect(await outputOf('redis-store.ts', { REDIS_URL: redis.url })).toEqual([
+      'alice: 2 messages',
+      '{"messages":"chat:{user:42}:msgs","meta":"chat:{user:42}:meta","idempotency":"chat:{user:42}:idem"}',
+      'chat:{%7Ba%7D}:msgs',
+    ])
+  })
 })
 
 describe('every example is run by a test', () => {
@@ -218,46 +233,5 @@ describe('every example is run by a test', () => {
     expect(examples.length).toBeGreaterThan(0)
     const unrun = examples.filter((file) => !testFiles.some((text) => text.includes(`'${file}'`) || text.includes(`examples/${file}`)))
     expect(unrun).toEqual([])
-  })
-})
-
-/**
- * The guides whose TypeScript blocks must be excerpts of a file of the repository,
- * named on their first line: `// examples/<file>.ts` (or `// src/<file>.ts` for a
- * declaration). Every other line must be a line of that file; `// …` marks a gap.
- */
-const GUIDES = [
-  'README.md',
-  'docs/managing-state.md',
-  'docs/configuring-the-pipeline.md',
-  'docs/writing-middleware.md',
-  'docs/trimming.md',
-  'docs/errors.md',
-  'docs/streaming.md',
-  'docs/costs.md',
-  'docs/events.md',
-  'docs/serving.md',
-]
-
-describe('code blocks of the guides are taken from the runnable examples', () => {
-  it.each(GUIDES)('%s', (guide) => {
-    const text = readFileSync(join(ROOT, guide), 'utf8')
-    const blocks = [...text.matchAll(/^```(\w*)\n([\s\S]*?)^```$/gm)]
-    const problems: string[] = []
-    for (const [, lang, body = ''] of blocks) {
-      if (lang !== 'ts' && lang !== 'typescript') continue
-      const [header = '', ...rest] = body.split('\n')
-      const source = /^\/\/ ((?:examples|src|middleware)\/[\w./-]+\.ts)$/.exec(header)?.[1]
-      if (source === undefined) {
-        problems.push(`a ts block does not start with "// examples/<file>.ts": ${header}`)
-        continue
-      }
-      const example = new Set(readFileSync(join(ROOT, source), 'utf8').split('\n').map((line) => line.trim()))
-      for (const line of rest.map((l) => l.trim())) {
-        if (line === '' || line === '// …') continue
-        if (!example.has(line)) problems.push(`${source} has no line ${JSON.stringify(line)}`)
-      }
-    }
-    expect(problems).toEqual([])
   })
 })

@@ -15,6 +15,7 @@ import { sseBody, turnBody } from './sse.js'
  */
 export type Authenticate = (request: Request) => string | null | false | Promise<string | null | false>
 
+/** Options of `createHandler`. Unknown keys are rejected, with the closest name suggested. */
 export interface HandlerOptions {
   /** Required. Names the principal of a request; see `Authenticate` and `bearerAuth`. */
   authenticate: Authenticate

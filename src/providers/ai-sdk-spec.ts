@@ -73,6 +73,8 @@ export interface AISDKLanguageModel {
   /** The AI SDK provider's name, e.g. `'openai.chat'`, `'anthropic.messages'`. */
   readonly provider: string
   readonly modelId: string
+  /** The whole reply at once; `AISDKProvider.complete` calls it and checks what it resolves with. */
   doGenerate(options: never): PromiseLike<unknown>
+  /** The reply as a `ReadableStream` of parts; `AISDKProvider.stream` calls it and checks each part. */
   doStream(options: never): PromiseLike<unknown>
 }

@@ -10,6 +10,11 @@ import { Call, describeChain, isRecord, noop, typeName } from './http-call.js'
 
 export type { AISDKLanguageModel } from './ai-sdk-spec.js'
 
+/**
+ * What the model object cannot say itself: a name for errors and events, provider-specific
+ * settings, and a deadline for a model that stops answering. Keys and URLs belong to the
+ * model's provider package, not here.
+ */
 export interface AISDKProviderOptions {
   /** Names the provider in errors, events and `result.provider`. @default model.provider, e.g. 'openai.chat' */
   name?: string | undefined

@@ -33,9 +33,16 @@ export type AnthropicThinking = { type: 'enabled'; budgetTokens: number } | { ty
  * client of the same SDK.
  */
 export interface AnthropicClientLike {
-  messages: { create(...args: never[]): unknown }
+  messages: {
+    /** The one call the provider makes; `never[]` parameters accept the SDK's overloads of any version. */
+    create(...args: never[]): unknown
+  }
 }
 
+/**
+ * How an `AnthropicProvider` reaches Claude and what it asks for (thinking, caching).
+ * Checked in the constructor, unknown keys included, so a typo fails at start-up.
+ */
 export interface AnthropicProviderOptions {
   /** The default model, e.g. `'claude-sonnet-4-5'`; `request.model` overrides it per call. */
   model: string

@@ -12,6 +12,10 @@ export interface FallbackInfo {
   error: unknown
 }
 
+/**
+ * When a `FallbackProvider` hands a request to the next provider, and who hears about it.
+ * The defaults hand over only failures another provider may not have (overload, outages).
+ */
 export interface FallbackProviderOptions {
   /**
    * Whether a failure of one provider hands the request to the next. Never asked

@@ -15,8 +15,10 @@ export interface MockAnswer {
   failAfterDeltas?: number
 }
 
+/** What a `MockProvider` answers: one reply for every turn, a script used in order, or a function of the request. */
 export type MockReply = string | Array<string | MockAnswer> | ((messages: Message[]) => string | MockAnswer | Promise<string | MockAnswer>)
 
+/** How a `MockProvider` behaves; every option has a default, so `new MockProvider()` echoes. */
 export interface MockProviderOptions {
   /**
    * What to answer: a fixed string, a script used in order (the last entry repeats),

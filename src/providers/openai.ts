@@ -14,6 +14,10 @@ import { assertHttpURL, Call, describeChain, isRecord, nonEmpty, redactingLogger
 /** Which request field carries `ProviderRequest.maxTokens`. */
 export type MaxTokensParam = 'max_tokens' | 'max_completion_tokens'
 
+/**
+ * How an `OpenAIProvider` reaches its server. Every option is checked in the constructor
+ * (unknown keys included) so a typo fails at start-up, and the key is never quoted.
+ */
 export interface OpenAIProviderOptions {
   /** The default model, e.g. `'gpt-4o-mini'` or `'llama3.2'`; `request.model` overrides it per call. */
   model: string
@@ -71,6 +75,7 @@ export interface OpenAIProviderOptions {
 export interface OpenAIClient {
   readonly chat: {
     readonly completions: {
+      /** The one call the provider makes; typed loosely so a client of any supported `openai` major fits. */
       create(body: OpenAIRequestBody, options?: OpenAIRequestOptions): PromiseLike<unknown>
     }
   }

@@ -11,6 +11,7 @@ import {
   assertSignal,
 } from '../validate.js'
 
+/** The limits of a `MemoryStore`: a process's memory is finite, so idle or long sessions can be bounded. */
 export interface MemoryStoreOptions {
   /**
    * Sliding time-to-live of a session, in milliseconds: a session expires once it

@@ -38,6 +38,10 @@ export interface RedisWaitOptions {
   timeoutMs: number
 }
 
+/**
+ * How a `RedisStore` lays out and bounds its keys. Checked in the constructor, so a bad
+ * prefix or TTL fails at start-up rather than on the first turn.
+ */
 export interface RedisStoreOptions {
   /**
    * Prefix of every key the store writes: a session's keys are
@@ -432,7 +436,11 @@ const META = '}:meta'
 const IDEM = '}:idem'
 const LEASE = '}:lease'
 
-type RedisClient = Redis | Cluster
+/**
+ * The ioredis clients a `RedisStore` accepts: one server, or a Cluster, whose masters
+ * `list()` scans one by one.
+ */
+export type RedisClient = Redis | Cluster
 
 function isClient(value: unknown): value is RedisClient {
   if (value === null || typeof value !== 'object') return false
