@@ -501,9 +501,11 @@ export class Pipeline extends PipelineEmitter {
       }
       // Cross-process ordering (a store with leases, e.g. RedisStore's `lock`): taken
       // after this process's own queue, so only one turn per process waits on Redis.
+      // Without one, nothing is awaited: a turn pays only for what it uses.
       const leaseStarted = performance.now()
-      const lease = await this.#acquireLease(sessionId, controller.signal)
-      if (lease === undefined) return await this.#turn(sessionId, inputs, controller.signal, deadline?.signal, onDelta, release, undefined)
+      const leasing = this.#store?.acquireLease?.(sessionId, { signal: controller.signal })
+      if (leasing === undefined) return await this.#turn(sessionId, inputs, controller.signal, deadline?.signal, onDelta, release, undefined)
+      const lease = await leaseOrAbort(sessionId, leasing, controller.signal)
       const leased = { lease, waitedMs: performance.now() - leaseStarted }
       const onLost = () => controller.abort(lease.lost.reason)
       lease.lost.addEventListener('abort', onLost)
@@ -522,17 +524,6 @@ export class Pipeline extends PipelineEmitter {
         userSignal?.removeEventListener('abort', abort)
         consumerSignal?.removeEventListener('abort', abort)
       }
-    }
-  }
-
-  async #acquireLease(sessionId: string, signal: AbortSignal): Promise<SessionLease | undefined> {
-    const leasing = this.#store?.acquireLease?.(sessionId, { signal })
-    if (leasing === undefined) return undefined
-    try {
-      return await leasing
-    } catch (error) {
-      if (signal.aborted) throw abortErrorOf(sessionId, signal.reason)
-      throw error
     }
   }
 
@@ -712,6 +703,16 @@ function heldBy(ctx: TurnContext, running: Promise<void> | undefined, partialPen
   if (running === undefined) return Promise.resolve()
   if (partialPending) return running.then(settle, settle).then(() => ctx.writesSettled())
   return ctx.writesSettled()
+}
+
+/** The lease, or, when the turn's signal stopped the wait (its deadline, its caller), the turn's `AbortError`. */
+async function leaseOrAbort(sessionId: string, leasing: Promise<SessionLease>, signal: AbortSignal): Promise<SessionLease> {
+  try {
+    return await leasing
+  } catch (error) {
+    if (signal.aborted) throw abortErrorOf(sessionId, signal.reason)
+    throw error
+  }
 }
 
 function systemMessages(systemPrompt: unknown): readonly Message[] {
