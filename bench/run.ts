@@ -316,6 +316,14 @@ async function redisBench(url: string): Promise<void> {
   }) as typeof client.sendCommand
   const store = new RedisStore(client, { prefix: `bench${Date.now()}` })
   const pipe = pipelineOn(store)
+  const summaryPipe = new Pipeline({
+    provider: new MockProvider({ reply: REPLY, model: 'gpt-4o-mini' }),
+    store,
+    systemPrompt: 'You are a helpful assistant.',
+    contextWindow: { maxMessages: WINDOW },
+    tokenLimit: { maxTokens: 8_000, model: 'gpt-4o' },
+    summary: { provider: new MockProvider({ reply: 'The story so far, updated.' }), after: 30 },
+  })
   await measure(0, WARMUP, (i) => pipe.execute('warm', 'user', `warm-up ${i}`))
   const raw = `rawbench${Date.now()}`
 
@@ -362,6 +370,26 @@ async function redisBench(url: string): Promise<void> {
     )
     const commands = (sent - sentBefore - trims) / turns
 
+    // The same turn with a rolling summary, between two summarising steps: the summary
+    // comes back with the tail, so a turn stays at two round trips.
+    if (length > WINDOW + 10) await store.saveSummary(id, { content: 'The story so far.', position: length - WINDOW - 10 })
+    const sentBeforeSummary = sent
+    let summaryTurns = 0
+    let summaryTrims = 0
+    const perSummaryTurn = await measure(
+      REDIS_TURNS,
+      WARMUP / 5,
+      (i) => {
+        summaryTurns++
+        return summaryPipe.execute(id, 'user', `Follow-up question number ${i}?`)
+      },
+      () => {
+        summaryTrims++
+        return client.ltrim(keys.messages, 0, length - 1)
+      },
+    )
+    const summaryCommands = (sent - sentBeforeSummary - summaryTrims) / summaryTurns
+
     rows.push(['raw ioredis floor: LRANGE -20 -1 + RPUSH', String(length), fmt(floor), '1.00×'])
     rows.push(['raw ioredis whole-list load (LangChain-style)', String(length), fmt(fullLoad), ratio(fullLoad, floor)])
     rows.push([
@@ -370,10 +398,17 @@ async function redisBench(url: string): Promise<void> {
       fmt(perTurn),
       `${ratio(perTurn, floor)} of floor`,
     ])
+    rows.push([
+      `RedisStore turn with summary (between steps), ${summaryCommands.toFixed(2)} round trips/turn`,
+      String(length),
+      fmt(perSummaryTurn),
+      `${ratio(perSummaryTurn, perTurn)} of the plain RedisStore turn`,
+    ])
     await client.del(rawKey)
   }
   await leaseBench(client, () => sent)
   await pipe.shutdown()
+  await summaryPipe.shutdown()
   await store.close()
   client.disconnect()
 }
@@ -417,12 +452,69 @@ async function leaseBench(client: Redis, sentSoFar: () => number): Promise<void>
   await client.del(...Object.values(plain.keys(id)), `${prefix}:{${id}}:lease`)
 }
 
+/** `history(length)` with a tool group (a call and a 2 kB result) in every 10 messages. */
+function toolHistory(length: number): Message[] {
+  const messages = history(length)
+  for (let i = 1; i + 2 < length; i += 10) {
+    messages[i] = { role: 'assistant', content: '', toolCalls: [{ id: `call-${i}`, name: 'search', arguments: `{"q":"question ${i}"}` }] }
+    messages[i + 1] = { role: 'tool', toolCallId: `call-${i}`, content: `Result ${i}: ${'search result text '.repeat(110)}` }
+  }
+  return messages
+}
+
+/**
+ * Issue 9's policies against the plain turn, in the same run, on the same history:
+ * a background rolling summary (kept at its steady state: the summary trails the
+ * window by `after`), and tool-result clearing with a pinned opening. The summariser
+ * is a mock; what matters is the pipeline's own work and the summariser's input size.
+ */
+async function policyBench(): Promise<void> {
+  const store = new MemoryStore()
+  let requestChars = 0
+  const summariser = new MockProvider({ reply: (messages) => `Summary: ${(messages.at(-1)?.content ?? '').slice(0, 400)}` })
+  const base = { provider: new MockProvider({ reply: REPLY, model: 'gpt-4o-mini' }), store, systemPrompt: 'You are a helpful assistant.' }
+  const variants: Array<[string, Pipeline]> = [
+    [`plain turn (window ${WINDOW}, token limit)`, pipelineOn(store)],
+    [
+      `summary (background, after 30)`,
+      new Pipeline({ ...base, contextWindow: { maxMessages: WINDOW }, tokenLimit: { maxTokens: 8_000, model: 'gpt-4o' }, summary: { provider: summariser, after: 30 } }),
+    ],
+    [
+      `toolResults (keepLast 2) + keepFirst 2`,
+      new Pipeline({ ...base, contextWindow: { maxMessages: WINDOW, keepFirst: 2 }, tokenLimit: { maxTokens: 8_000, model: 'gpt-4o' }, toolResults: { keepLast: 2 } }),
+    ],
+  ]
+  for (const [, pipe] of variants) pipe.on('summary:updated', (e) => (requestChars = Math.max(requestChars, e.requestChars)))
+  for (const length of HISTORY_LENGTHS) {
+    const id = `policies-${length}`
+    const stored = toolHistory(length)
+    // Untimed, every 50 turns: back to the starting length, with the summary where a steady run keeps it.
+    const restore = async () => {
+      await store.save(id, stored)
+      if (length > WINDOW + 30) await store.saveSummary(id, { content: 'Summary: the story so far.', position: length - WINDOW - 30 })
+    }
+    let plain: number | undefined
+    requestChars = 0
+    for (const [name, pipe] of variants) {
+      await restore()
+      await measure(0, WARMUP, (i) => pipe.execute(id, 'user', `warm-up ${i}`), (i) => ((i + 1) % 50 === 0 ? restore() : undefined))
+      await restore()
+      const perTurn = await measure(TURNS, WARMUP, (i) => pipe.execute(id, 'user', `Follow-up question number ${i}?`), (i) => ((i + 1) % 50 === 0 ? restore() : undefined))
+      plain ??= perTurn
+      rows.push([`MemoryStore ${name}`, `${length}–${length + 100}`, fmt(perTurn), `${ratio(perTurn, plain)} of plain turn`])
+    }
+    rows.push([`summariser's largest request (characters)`, `${length}–${length + 100}`, String(requestChars), '—'])
+  }
+  await Promise.all(variants.map(([, pipe]) => pipe.shutdown()))
+}
+
 async function main(): Promise<void> {
   console.log(
     `promptline bench — node ${process.version}, ${quick ? 'quick' : 'full'} run: median of ${ROUNDS} rounds of ${TURNS} memory / ${REDIS_TURNS} Redis turns per row`,
   )
   encode('warm up the tokenizer')
   if (!tokensOnly) await memoryBench()
+  if (!tokensOnly) await policyBench()
   await tokenizerStallBench()
   await tokenCacheBench()
 

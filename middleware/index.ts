@@ -6,6 +6,12 @@
  */
 export { stateLoad, DEFAULT_LOAD_RETRY, type LoadRetryOptions, type StateLoadOptions } from './state-load.js'
 export { contextWindow, type ContextWindowOptions } from './context-window.js'
+export {
+  toolResults,
+  DEFAULT_TOOL_RESULT_PLACEHOLDER,
+  DEFAULT_TOOL_RESULTS_KEEP_LAST,
+  type ToolResultsOptions,
+} from './tool-results.js'
 export { tokenTruncation, EXACT_OVERFLOW_TOKENS, type TokenTruncationOptions } from './token-truncation.js'
 export { providerCall, type ProviderCallOptions } from './provider-call.js'
 export {
@@ -15,3 +21,14 @@ export {
   type StateSaveOptions,
 } from './state-save.js'
 export type { RetryOptions, RetrySchedule } from '../src/retry-schedule.js'
+export {
+  rollingSummary,
+  isSummaryMessage,
+  DEFAULT_SUMMARY_AFTER,
+  DEFAULT_SUMMARY_PROMPT,
+  DEFAULT_SUMMARY_TIMEOUT_MS,
+  SUMMARY_HEADER,
+  SUMMARY_MESSAGE_CHARS,
+  type RollingSummaryOptions,
+  type SummaryOptions,
+} from './summary.js'

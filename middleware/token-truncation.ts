@@ -6,8 +6,9 @@ import { ContextOverflowError } from '../src/errors.js'
 import { unitStarts } from '../src/messages.js'
 import { pace } from '../src/pace.js'
 import { assertKnownChatModel, fitsOneSlice, getTokenCounter, type TokenCounter } from '../src/tokens.js'
-import { trimView } from '../src/trim.js'
-import { assertKnownKeys, assertNonNegativeInteger, assertOptionsObject, assertPositiveInteger } from '../src/validate.js'
+import { startOnUser, trimView } from '../src/trim.js'
+import { truncateMessage } from '../src/truncate-content.js'
+import { assertKnownKeys, assertNonNegativeInteger, assertOneOf, assertOptionsObject, assertPositiveInteger } from '../src/validate.js'
 
 /**
  * How far the pinned part and the newest message are counted when they overflow the
@@ -35,9 +36,25 @@ export interface TokenTruncationOptions {
   reserveForResponse?: number | undefined
   /** A ready counter (for tests or another encoding); `model` is then only its label. */
   counter?: TokenCounter | undefined
+  /**
+   * When the pinned part plus the newest message alone exceed the budget:
+   * `'throw'` fails the turn with `ContextOverflowError`; `'truncate'` cuts the
+   * newest unit's messages in the view (head and tail kept, a marker in between
+   * saying how many tokens were removed) so that the turn fits. The store keeps
+   * them whole. The pinned part is never cut: when it alone is over the budget the
+   * turn still fails.
+   * @default 'throw'
+   */
+  oversized?: 'throw' | 'truncate' | undefined
+  /**
+   * `'user'`: after trimming, the first message after the pinned part is a user
+   * message (leading units are dropped, never the newest one), as `contextWindow`'s `startOn`.
+   * @default 'any'
+   */
+  startOn?: 'user' | 'any' | undefined
 }
 
-const TOKEN_TRUNCATION_KEYS: readonly (keyof TokenTruncationOptions)[] = ['maxTokens', 'model', 'reserveForResponse', 'counter']
+const TOKEN_TRUNCATION_KEYS: readonly (keyof TokenTruncationOptions)[] = ['maxTokens', 'model', 'reserveForResponse', 'counter', 'oversized', 'startOn']
 
 /**
  * Keeps the provider view within `maxTokens - reserveForResponse` tokens, counted
@@ -59,8 +76,10 @@ const TOKEN_TRUNCATION_KEYS: readonly (keyof TokenTruncationOptions)[] = ['maxTo
 export function tokenTruncation(options: TokenTruncationOptions): Middleware {
   assertOptionsObject(options, 'options')
   assertKnownKeys(options, TOKEN_TRUNCATION_KEYS, '')
-  const { maxTokens, model = 'gpt-4o', reserveForResponse = 0, counter } = options ?? {}
+  const { maxTokens, model = 'gpt-4o', reserveForResponse = 0, counter, oversized = 'throw', startOn = 'any' } = options ?? {}
   assertPositiveInteger(maxTokens, 'maxTokens')
+  assertOneOf(oversized, ['throw', 'truncate'], 'oversized')
+  assertOneOf(startOn, ['user', 'any'], 'startOn')
   assertNonNegativeInteger(reserveForResponse, 'reserveForResponse')
   if (counter === undefined) assertKnownChatModel(model, 'model')
   if (reserveForResponse >= maxTokens) {
@@ -74,7 +93,7 @@ export function tokenTruncation(options: TokenTruncationOptions): Middleware {
   return named('token-truncation', async function tokenTruncationMiddleware(ctx, next) {
     counterPromise ??= getTokenCounter(model)
     const tokens = await counterPromise
-    const messages = ctx.messages
+    let messages = ctx.messages
     const pinned = ctx.pinned
     const starts = unitStarts(messages, pinned)
     const newest = starts.at(-1) ?? messages.length
@@ -93,6 +112,15 @@ export function tokenTruncation(options: TokenTruncationOptions): Middleware {
     let newestTokens = sum(newest, messages.length, newestLimit)
     if (typeof newestTokens !== 'number') newestTokens = await newestTokens
     let total = pinnedTokens + newestTokens
+    let truncated = 0
+    if (total > budget && oversized === 'truncate' && pinnedTokens < budget) {
+      const fitted = await fitUnit(ctx, tokens, messages, newest, budget - pinnedTokens)
+      if (fitted !== undefined) {
+        messages = fitted.messages
+        truncated = fitted.truncated
+        total = pinnedTokens + fitted.tokens
+      }
+    }
     if (total > budget) {
       const pinnedPart = pinned > 0 ? `${pinned} pinned system message(s) and priming` : 'priming'
       const atLeast = (tokens: number, limit: number) => (tokens > limit ? `at least ${tokens}` : String(tokens))
@@ -114,13 +142,58 @@ export function tokenTruncation(options: TokenTruncationOptions): Middleware {
       total += unit
       fits.add(start)
     }
-    const view = trimView(messages, (start) => fits.has(start), pinned)
+    let view = trimView(messages, (start) => fits.has(start), pinned)
+    if (startOn === 'user') {
+      const started = startOnUser(view, pinned)
+      // Units dropped to start on a user message no longer count against the budget.
+      if (started !== view) total = pinnedTokens + (await sumTokens(ctx, tokens, started, pinned, started.length, Number.POSITIVE_INFINITY))
+      view = started
+    }
     const dropped = messages.length - view.length
     ctx.messages = view
-    ctx.trimmed['token-truncation'] = { kept: view.length, dropped, tokens: total }
+    ctx.trimmed['token-truncation'] = { kept: view.length, dropped, tokens: total, ...(truncated > 0 ? { truncated } : {}) }
     if (dropped > 0) ctx.emit('tokens:truncated', { kept: view.length, dropped, tokens: total, maxTokens: budget })
     await next()
   })
+}
+
+/**
+ * The view with the newest unit (`messages[start..]`) cut to fit `budget` tokens:
+ * the smallest messages keep their content while they fit an equal share of what
+ * is left, and each bigger one is cut to that share (water-filling), so one huge
+ * tool result gives way and its small siblings stay whole. `undefined` when a share
+ * cannot even hold a message's framing and the marker.
+ */
+async function fitUnit(
+  ctx: ExecutionContext,
+  counter: TokenCounter,
+  messages: Message[],
+  start: number,
+  budget: number,
+): Promise<{ messages: Message[]; tokens: number; truncated: number } | undefined> {
+  const counts: Array<{ index: number; tokens: number }> = []
+  for (let i = start; i < messages.length; i++) {
+    counts.push({ index: i, tokens: await counter.countAsync(messages[i] as Message, { limit: budget + 1, signal: ctx.signal }) })
+  }
+  counts.sort((a, b) => a.tokens - b.tokens)
+  const view = messages.slice()
+  let remaining = budget
+  let truncated = 0
+  for (const [k, { index, tokens }] of counts.entries()) {
+    const share = Math.floor(remaining / (counts.length - k))
+    if (tokens <= share) {
+      remaining -= tokens
+      continue
+    }
+    const message = messages[index] as Message
+    const cut = await truncateMessage(counter, message, share, ctx.signal)
+    if (cut === undefined) return undefined
+    view[index] = cut.message
+    remaining -= cut.tokens
+    truncated++
+    ctx.emit('tokens:oversized', { role: message.role, removedTokens: cut.removedTokens, keptTokens: cut.tokens, maxTokens: share })
+  }
+  return { messages: view, tokens: budget - remaining, truncated }
 }
 
 /**

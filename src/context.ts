@@ -10,6 +10,10 @@ export interface TrimReport {
   dropped: number
   /** Token count of the kept view (token-truncation only). */
   tokens?: number | undefined
+  /** Tool messages whose content the view shows as a placeholder (tool-results only). */
+  cleared?: number | undefined
+  /** Messages whose content the view shows cut short (token-truncation with `oversized: 'truncate'`). */
+  truncated?: number | undefined
 }
 
 /**

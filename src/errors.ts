@@ -159,3 +159,21 @@ function describeCause(cause: unknown): string {
   if (cause === undefined) return 'unknown error'
   return String(cause)
 }
+
+/**
+ * A middleware left the provider view in a state a provider would reject or that
+ * loses what must stay (the pinned part, the newest message, a whole tool group).
+ * Thrown before the provider is called; nothing of the turn is stored.
+ */
+export class ViewInvariantError extends PromptlineError {
+  override name = 'ViewInvariantError'
+  /** The middleware after which the view broke the rule. */
+  readonly middleware: string
+  readonly sessionId: string
+
+  constructor(middleware: string, sessionId: string, problem: string) {
+    super(`Middleware \`${middleware}\` broke the provider view of session \`${sessionId}\`: ${problem}. Trimming policies must keep the pinned messages, the newest message with its tool group, and tool groups whole (see docs/trimming.md).`)
+    this.middleware = middleware
+    this.sessionId = sessionId
+  }
+}

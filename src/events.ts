@@ -20,6 +20,29 @@ export interface PipelineEvents {
   'state:load-failed': TurnEvent & { error: unknown; action: 'throw' | 'start-fresh' }
   'context:trimmed': TurnEvent & { kept: number; dropped: number; maxMessages: number }
   'tokens:truncated': TurnEvent & { kept: number; dropped: number; tokens: number; maxTokens: number }
+  /** Old tool results were replaced by a placeholder in the view (`toolResults`). */
+  'tool-results:cleared': TurnEvent & { cleared: number; keepLast: number }
+  /** A message too big for the budget was cut in the view (`tokenLimit.oversized: 'truncate'`). */
+  'tokens:oversized': TurnEvent & { role: string; removedTokens: number; keptTokens: number; maxTokens: number }
+  /**
+   * The rolling summary moved forward (`summary`): it now covers the stored messages
+   * before `position`. The summariser's usage and cost are reported here, never added to the turn's.
+   */
+  'summary:updated': TurnEvent & {
+    position: number
+    previousPosition: number
+    /** Stored messages summarised in this step. */
+    summarised: number
+    /** Characters of the summariser's request (previous summary and new messages). */
+    requestChars: number
+    mode: 'background' | 'inline'
+    model: string | undefined
+    usage: Usage | undefined
+    costUsd: number | undefined
+    durationMs: number
+  }
+  /** The summariser failed, timed out or returned nothing: the old summary stays, and a later turn tries again. */
+  'summary:failed': TurnEvent & { error: unknown; position: number; mode: 'background' | 'inline' }
   'provider:response': TurnEvent & {
     provider: string
     model: string | undefined

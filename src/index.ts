@@ -4,7 +4,17 @@
  *
  * @module promptline
  */
-export { Pipeline, BUILT_IN_MIDDLEWARE, type PipelineOptions, type ChainOptions, type UseOptions } from './pipeline.js'
+export {
+  Pipeline,
+  BUILT_IN_MIDDLEWARE,
+  type PipelineOptions,
+  type ChainOptions,
+  type UseOptions,
+  type ContextWindowPolicy,
+  type TokenLimitPolicy,
+} from './pipeline.js'
+export type { ToolResultsOptions } from '../middleware/tool-results.js'
+export type { SummaryOptions } from './summarizer.js'
 export { compose, named, type ComposeHooks } from './compose.js'
 export type {
   ExecutionContext,
@@ -37,6 +47,7 @@ export {
   PipelineClosedError,
   StoreClosedError,
   AbortError,
+  ViewInvariantError,
 } from './errors.js'
 export type {
   Role,
@@ -46,6 +57,9 @@ export type {
   Usage,
   StateStore,
   LoadOptions,
+  StoreFeatures,
+  SessionSummary,
+  LoadedSession,
   AppendOptions,
   SessionLease,
   AcquireLeaseOptions,

@@ -6,7 +6,8 @@ import type { PricingTable } from './pricing.js'
 import type { TokenCounter } from './tokens.js'
 import { compose, named, type ComposeHooks } from './compose.js'
 import { PipelineEmitter } from './events.js'
-import { AbortError, PipelineClosedError, PromptlineError } from './errors.js'
+import { AbortError, PipelineClosedError, PromptlineError, ViewInvariantError } from './errors.js'
+import { viewProblem } from './view-check.js'
 import { TurnContext } from './turn-context.js'
 import { raceSignal, settleBy } from './abort.js'
 import { readTurn, type TurnInput } from './turn-input.js'
@@ -21,10 +22,15 @@ import {
   assertOptionsObject,
   assertDuration,
   assertPositiveInteger,
+  assertSessionId,
   show,
 } from './validate.js'
 import { stateLoad, type LoadRetryOptions } from '../middleware/state-load.js'
 import { contextWindow } from '../middleware/context-window.js'
+import { toolResultsStep, type ToolResultsOptions } from '../middleware/tool-results.js'
+import { assertSummaryStore, summaryPlan, type SummaryOptions, type SummaryPlan } from './summarizer.js'
+import { withSummary } from '../middleware/summary.js'
+import { takeAfterTurn } from './after-turn.js'
 import { tokenTruncation } from '../middleware/token-truncation.js'
 import { providerCall } from '../middleware/provider-call.js'
 import { stateSave, type SaveRetryOptions } from '../middleware/state-save.js'
@@ -54,12 +60,25 @@ export interface PipelineOptions {
    * `(maxTokens - reserveForResponse) / MIN_TOKENS_PER_MESSAGE` messages, more than
    * the budget can hold
    */
-  contextWindow?: { maxMessages: number } | false | undefined
+  contextWindow?: ContextWindowPolicy | false | undefined
   /**
    * Keep the view under a token budget counted with `gpt-tokenizer`.
    * @default false
    */
-  tokenLimit?: { maxTokens: number; model?: string | undefined; reserveForResponse?: number | undefined } | false | undefined
+  tokenLimit?: TokenLimitPolicy | false | undefined
+  /**
+   * Show the results of tool groups older than the newest `keepLast` as a short
+   * placeholder, in the view only (before the token limit counts them).
+   * @default false
+   */
+  toolResults?: ToolResultsOptions | false | undefined
+  /**
+   * A rolling summary of what fell out of the view, kept in the store beside the
+   * session and pinned after the system prompt. The store must implement the summary
+   * methods (`features.summaries`: MemoryStore and RedisStore do). See docs/trimming.md.
+   * @default false
+   */
+  summary?: SummaryOptions | false | undefined
   /** `p-retry` options for saving a turn. @default { retries: 3, minTimeout: 100 } */
   saveRetry?: SaveRetryOptions | undefined
   /**
@@ -109,6 +128,45 @@ export interface PipelineOptions {
   estimateUsage?: boolean | TokenCounter | undefined
 }
 
+/** `PipelineOptions.contextWindow`. */
+export interface ContextWindowPolicy {
+  /**
+   * The newest messages kept in view besides the pinned ones (and the only ones loaded).
+   * @default 20 without a `tokenLimit`; with one, no count limit
+   */
+  maxMessages?: number | undefined
+  /**
+   * Pin the first `keepFirst` stored messages (the opening that states the task) in
+   * view right after the system prompt, whatever the window drops. Loaded with the
+   * tail in one store read: the store must implement `load({ first })`
+   * (`features.loadFirst`; MemoryStore and RedisStore do). A tool group the boundary
+   * would cut is left out of the opening.
+   * @default undefined (nothing pinned)
+   */
+  keepFirst?: number | undefined
+  /**
+   * `'user'`: after trimming (window and token limit), the first message after the
+   * pinned part is a user message; leading units are dropped, never the newest one.
+   * @default 'any'
+   */
+  startOn?: 'user' | 'any' | undefined
+}
+
+/** `PipelineOptions.tokenLimit`. */
+export interface TokenLimitPolicy {
+  maxTokens: number
+  /** @default 'gpt-4o' */
+  model?: string | undefined
+  /** @default 0 */
+  reserveForResponse?: number | undefined
+  /**
+   * A newest message too big for the budget: `'throw'` (`ContextOverflowError`) or
+   * `'truncate'` (cut in the view around a marker; the store keeps it whole).
+   * @default 'throw'
+   */
+  oversized?: 'throw' | 'truncate' | undefined
+}
+
 /** Options of a chain built with `Pipeline.from`. */
 export interface ChainOptions {
   systemPrompt?: string | undefined
@@ -143,13 +201,13 @@ interface Chain {
 export const BUILT_IN_MIDDLEWARE = ['state-load', 'context-window', 'token-truncation', 'provider-call', 'state-save'] as const
 
 const PIPELINE_KEYS: readonly (keyof PipelineOptions)[] = [
-  'provider', 'store', 'systemPrompt', 'contextWindow', 'tokenLimit', 'saveRetry', 'loadRetry', 'onLoadError',
+  'provider', 'store', 'systemPrompt', 'contextWindow', 'tokenLimit', 'toolResults', 'summary', 'saveRetry', 'loadRetry', 'onLoadError',
   'onSaveError', 'timeoutMs', 'idleTimeoutMs', 'pricing', 'model', 'tools', 'saveOnAbort', 'estimateUsage',
 ]
 const CHAIN_KEYS: readonly (keyof ChainOptions)[] = ['systemPrompt', 'timeoutMs']
 const USE_KEYS: readonly (keyof UseOptions)[] = ['name', 'before', 'after']
-const WINDOW_KEYS = ['maxMessages'] as const
-const TOKEN_LIMIT_KEYS = ['maxTokens', 'model', 'reserveForResponse'] as const
+const WINDOW_KEYS: readonly (keyof ContextWindowPolicy)[] = ['maxMessages', 'keepFirst', 'startOn']
+const TOKEN_LIMIT_KEYS: readonly (keyof TokenLimitPolicy)[] = ['maxTokens', 'model', 'reserveForResponse', 'oversized']
 
 /** Long enough for a long answer from a reasoning model; the OpenAI SDK's request timeout. */
 export const DEFAULT_TIMEOUT_MS = 600_000
@@ -215,12 +273,23 @@ export class Pipeline extends PipelineEmitter {
     if (window !== undefined && window !== false) {
       assertOptionsObject(window, 'contextWindow')
       assertKnownKeys(window, WINDOW_KEYS, 'contextWindow')
-      assertPositiveInteger(window?.maxMessages, 'contextWindow.maxMessages')
+      if (window?.maxMessages !== undefined) assertPositiveInteger(window.maxMessages, 'contextWindow.maxMessages')
+      if (window?.startOn !== undefined) assertOneOf(window.startOn, ['user', 'any'], 'contextWindow.startOn')
+      if (window?.keepFirst !== undefined) {
+        assertPositiveInteger(window.keepFirst, 'contextWindow.keepFirst')
+        if (options.store !== undefined && options.store.features?.loadFirst !== true) {
+          throw new TypeError(
+            'Expected `store` to implement `load(id, { first, last })` (`store.features.loadFirst`) for `contextWindow.keepFirst`: ' +
+              'the opening and the tail come back in one read. MemoryStore and RedisStore do.',
+          )
+        }
+      }
     }
     if (tokenLimit !== false) {
       assertOptionsObject(tokenLimit, 'tokenLimit')
       assertKnownKeys(tokenLimit, TOKEN_LIMIT_KEYS, 'tokenLimit')
     }
+    if (options.toolResults !== undefined && options.toolResults !== false) assertOptionsObject(options.toolResults, 'toolResults')
     const idleTimeoutMs = checkTimeout(options.idleTimeoutMs, 'idleTimeoutMs', DEFAULT_IDLE_TIMEOUT_MS)
     assertRetryOptions(options.saveRetry, 'saveRetry')
     assertRetryOptions(options.loadRetry, 'loadRetry')
@@ -229,12 +298,20 @@ export class Pipeline extends PipelineEmitter {
     assertOneOf(onSaveError, ['throw', 'warn'], 'onSaveError')
     assertOneOf(saveOnAbort, ['none', 'partial'], 'saveOnAbort')
     const store = options.store ?? new MemoryStore()
+    let summary: { store: StateStore; plan: SummaryPlan } | undefined
+    if (options.summary !== undefined && options.summary !== false) {
+      if (options.summary === null || typeof options.summary !== 'object' || Array.isArray(options.summary)) {
+        throw new TypeError(`Expected \`summary\` to be an object like { after: 30 } or false, got \`${show(options.summary)}\`.`)
+      }
+      assertSummaryStore(store)
+      summary = { store, plan: summaryPlan(options.summary, provider, options.pricing) }
+    }
     this.#ownedStore = options.store === undefined ? store : undefined
     this.#store = store
     this.#systemMessages = systemMessages(systemPrompt)
     this.#timeoutMs = checkTimeout(options.timeoutMs)
 
-    this.#entries = builtInStack(options, store, { onLoadError, onSaveError, saveOnAbort, idleTimeoutMs })
+    this.#entries = builtInStack(options, store, { onLoadError, onSaveError, saveOnAbort, idleTimeoutMs }, summary)
   }
 
   /**
@@ -407,6 +484,39 @@ export class Pipeline extends PipelineEmitter {
   }
 
   /**
+   * Runs `fn` in the session's queue: after the turns (and `withSession` calls) on
+   * `sessionId` that came before it, and before those that come after, so it never
+   * races a turn of this pipeline on the session. For maintenance such as your own
+   * summarising, compacting or editing of the stored history. Resolves or rejects
+   * with what `fn` does; `shutdown()` waits for it. `fn` has no deadline of its own:
+   * the turns queued behind it wait for it (their `timeoutMs` counts that wait).
+   *
+   * @example
+   * ```ts
+   * await pipe.withSession('alice', async () => {
+   *   const history = await store.load('alice')
+   *   await store.save('alice', history.filter((m) => m.metadata?.draft !== true))
+   * })
+   * ```
+   */
+  withSession<T>(sessionId: string, fn: () => T | Promise<T>): Promise<T> {
+    if (this.#closed) return Promise.reject(new PipelineClosedError())
+    try {
+      assertSessionId(sessionId)
+      assertFunction(fn, 'fn')
+    } catch (error) {
+      return Promise.reject(error)
+    }
+    const { previous, release } = this.#reserve(sessionId)
+    const run = (async () => {
+      await previous
+      return fn()
+    })()
+    release(run.then(settle, settle))
+    return run
+  }
+
+  /**
    * Rejects new turns with `PipelineClosedError`, waits for the turns in flight (each
    * settles by its deadline) and for any store write a timed-out turn left in
    * flight, then closes a store the pipeline created.
@@ -437,6 +547,15 @@ export class Pipeline extends PipelineEmitter {
       return Promise.reject(error)
     }
     const { inputs, signal } = turnInput
+    const { previous, release } = this.#reserve(sessionId)
+    return this.#run(sessionId, inputs, signal, onDelta, consumerSignal, previous, release)
+  }
+
+  /**
+   * Takes the next place in the session's queue: `previous` is what it waits for,
+   * `release` hands on what the place after it must wait for (call it exactly once).
+   */
+  #reserve(sessionId: string): { previous: Promise<unknown> | undefined; release: (held: Promise<unknown>) => void } {
     const previous = this.#tails.get(sessionId)
     let release!: (held: Promise<unknown>) => void
     const tail = new Promise<unknown>((resolve) => (release = resolve))
@@ -444,7 +563,7 @@ export class Pipeline extends PipelineEmitter {
     void tail.then(() => {
       if (this.#tails.get(sessionId) === tail) this.#tails.delete(sessionId)
     })
-    return this.#run(sessionId, inputs, signal, onDelta, consumerSignal, previous, release)
+    return { previous, release }
   }
 
   /**
@@ -577,12 +696,29 @@ export class Pipeline extends PipelineEmitter {
       release(heldBy(ctx, running, cutOff && streamed))
     }
     ctx.emit('execution:end', { durationMs: result.durationMs, saved: ctx.saved })
+    const jobs = takeAfterTurn(ctx)
+    if (jobs !== undefined) this.#runAfterTurn(sessionId, jobs)
     return result
+  }
+
+  /**
+   * Work a middleware left for after its turn (a background summary: see
+   * `deferAfterTurn`), in the session's queue: after this turn and the turns already
+   * queued, never delaying the reply; `shutdown()` waits for it.
+   */
+  #runAfterTurn(sessionId: string, jobs: Array<() => Promise<void>>): void {
+    const { previous, release } = this.#reserve(sessionId)
+    const run = (async () => {
+      await previous
+      for (const job of jobs) await job().then(settle, settle)
+    })()
+    release(run.then(settle, settle))
   }
 
   #compose(): Chain {
     const entries = this.#entries
-    const fns = entries.map((entry) => entry.fn)
+    const providerAt = this.#indexOf('provider-call')
+    const fns = entries.map((entry, i) => (i < providerAt && entry.name !== 'state-load' ? checkedView(entry) : entry.fn))
     const hooks: ComposeHooks = {
       onStart: (i, ctx) => ctx.emit('middleware:start', { name: entries[i]?.name ?? `#${i}` }),
       onEnd: (i, ctx, durationMs, error) =>
@@ -597,6 +733,37 @@ export class Pipeline extends PipelineEmitter {
   }
 }
 
+/** The built-in policies whose every change of the view is checked (a user's middleware: when it drops messages). */
+const TRIMMING_MIDDLEWARE = new Set(['context-window', 'token-truncation'])
+
+/**
+ * `entry.fn`, checking the view it hands on to `next()`: after a middleware that
+ * dropped messages or changed `ctx.pinned`, and after every change a built-in policy made,
+ * the view must keep its invariants (`viewProblem`), else the turn fails with
+ * `ViewInvariantError` naming the middleware before the provider sees the view.
+ * Costs one copy of the view array per middleware before `provider-call`.
+ */
+function checkedView(entry: Entry): Middleware {
+  const { name, fn } = entry
+  const always = TRIMMING_MIDDLEWARE.has(name)
+  return async (ctx, next) => {
+    const original = ctx.messages
+    // A copy: a middleware may splice the array in place.
+    const before = original.slice()
+    const pinnedBefore = ctx.pinned
+    return fn(ctx, () => {
+      const after = ctx.messages
+      const shorter = after.length < before.length || ctx.pinned !== pinnedBefore
+      const changed = after !== original || after.length !== before.length || ctx.pinned !== pinnedBefore
+      if (shorter || (always && changed)) {
+        const problem = viewProblem(before, pinnedBefore, after, ctx.pinned)
+        if (problem !== undefined) return Promise.reject(new ViewInvariantError(name, ctx.sessionId, problem))
+      }
+      return next()
+    })
+  }
+}
+
 /** The fixed stack of `new Pipeline(options)`; a disabled policy keeps its name as a pass-through. */
 function builtInStack(
   options: PipelineOptions,
@@ -607,34 +774,39 @@ function builtInStack(
     saveOnAbort: 'none' | 'partial'
     idleTimeoutMs: number | false
   },
+  summary: { store: StateStore; plan: SummaryPlan } | undefined,
 ): Entry[] {
   const { provider, tokenLimit = false } = options
+  const policy = options.contextWindow ?? {}
   // The default window applies only without a token budget: under `tokenLimit` alone,
   // 20 messages would cap the view far below the budget, and the bot would forget
   // after ten exchanges while tokens remain.
-  const window = options.contextWindow ?? (tokenLimit === false ? DEFAULT_WINDOW : false)
+  const maxMessages = policy === false ? undefined : (policy.maxMessages ?? (tokenLimit === false ? DEFAULT_WINDOW.maxMessages : undefined))
+  const startOn = policy === false ? 'any' : (policy.startOn ?? 'any')
+  const keepFirst = policy === false ? undefined : policy.keepFirst
   // Built first: it validates `tokenLimit`, which the load size below is derived from.
   const truncation =
-    tokenLimit === false ? passThrough('token-truncation') : withPrefix('tokenLimit', () => tokenTruncation(tokenLimit))
-  const loadOptions =
-    window !== false
-      ? { last: window.maxMessages }
-      : tokenLimit !== false && options.contextWindow === undefined
-        ? { last: budgetTail(tokenLimit) }
-        : {}
+    tokenLimit === false
+      ? passThrough('token-truncation')
+      : withPrefix('tokenLimit', () => tokenTruncation(startOn === 'user' ? { ...tokenLimit, startOn } : tokenLimit))
+  const last =
+    maxMessages !== undefined ? maxMessages : tokenLimit !== false && policy !== false ? budgetTail(tokenLimit) : undefined
+  const loadOptions = { ...(last === undefined ? {} : { last }), ...(keepFirst === undefined ? {} : { first: keepFirst }) }
+  const clearing =
+    options.toolResults === undefined || options.toolResults === false
+      ? undefined
+      : withPrefix('toolResults', () => toolResultsStep(options.toolResults as ToolResultsOptions))
+  const windowStep =
+    maxMessages === undefined && startOn === 'any' ? undefined : contextWindow({ ...(maxMessages === undefined ? {} : { maxMessages }), startOn })
+  const load = stateLoad(store, {
+    ...loadOptions,
+    ...(summary === undefined ? {} : { summary: true }),
+    ...(options.loadRetry === undefined ? {} : { retry: options.loadRetry }),
+    onError: modes.onLoadError,
+  })
   return [
-    {
-      name: 'state-load',
-      fn: stateLoad(store, {
-        ...loadOptions,
-        ...(options.loadRetry === undefined ? {} : { retry: options.loadRetry }),
-        onError: modes.onLoadError,
-      }),
-    },
-    {
-      name: 'context-window',
-      fn: window === false ? passThrough('context-window') : withPrefix('contextWindow', () => contextWindow(window)),
-    },
+    { name: 'state-load', fn: summary === undefined ? load : withSummary(load, summary.store, summary.plan) },
+    { name: 'context-window', fn: windowSlot(windowStep, clearing) },
     { name: 'token-truncation', fn: truncation },
     {
       name: 'provider-call',
@@ -672,6 +844,26 @@ export const MIN_TOKENS_PER_MESSAGE = 3
  */
 function budgetTail(tokenLimit: { maxTokens: number; reserveForResponse?: number | undefined }): number {
   return Math.ceil((tokenLimit.maxTokens - (tokenLimit.reserveForResponse ?? 0)) / MIN_TOKENS_PER_MESSAGE)
+}
+
+/**
+ * The `context-window` slot: the window (count and `startOn`), then the clearing of
+ * old tool results, so that `token-truncation` counts the placeholders.
+ */
+function windowSlot(window: Middleware | undefined, clearing: ((ctx: ExecutionContext) => void) | undefined): Middleware {
+  if (clearing === undefined) return window ?? passThrough('context-window')
+  if (window === undefined) {
+    return named('context-window', async (ctx, next) => {
+      clearing(ctx)
+      await next()
+    })
+  }
+  return named('context-window', async (ctx, next) =>
+    window(ctx, async () => {
+      clearing(ctx)
+      await next()
+    }),
+  )
 }
 
 /** Keeps a disabled built-in's slot, so `use({ before: 'token-truncation' })` works whatever is configured. */

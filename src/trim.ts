@@ -37,3 +37,25 @@ export function trimView(
   for (let i = keepFrom; i < messages.length; i++) view.push(messages[i] as Message)
   return view
 }
+
+/**
+ * Drops the oldest units after the pinned part until the first one is a `user`
+ * message, never the newest unit (Anthropic and Gemini reject a conversation that
+ * opens with an assistant turn or a tool result). Returns the same array when it
+ * already starts on a user message.
+ */
+export function startOnUser(messages: Message[], pinned: number): Message[] {
+  if (pinned >= messages.length || messages[pinned]?.role === 'user') return messages
+  const starts = unitStarts(messages, pinned)
+  let keepFrom = starts.at(-1) ?? messages.length
+  for (let u = 1; u < starts.length - 1; u++) {
+    const start = starts[u] as number
+    if (messages[start]?.role === 'user') {
+      keepFrom = start
+      break
+    }
+  }
+  const view = messages.slice(0, pinned)
+  for (let i = keepFrom; i < messages.length; i++) view.push(messages[i] as Message)
+  return view
+}

@@ -86,6 +86,13 @@ export interface LoadOptions {
   /** Only the newest `last` messages (a positive integer). Omitted: the whole history. */
   last?: number | undefined
   /**
+   * Also (or, without `last`, only) the oldest `first` messages (a positive integer): with
+   * both, the head and the tail in order, each message once (the whole history when
+   * they overlap or touch). Optional for a store: one that implements it says so with
+   * `features.loadFirst`; `contextWindow.keepFirst` needs it and is refused otherwise.
+   */
+  first?: number | undefined
+  /**
    * The turn's signal: a store should stop waiting (and reject with the signal's
    * reason) once it aborts. The pipeline never waits past its deadline either way.
    */
@@ -170,6 +177,56 @@ export interface StateStore {
    * turn loads, fences the turn's append with it, and releases it after the save.
    */
   acquireLease?(sessionId: string, options?: AcquireLeaseOptions): Promise<SessionLease> | undefined
+  /**
+   * Optional parts of the contract this store implements. A store without
+   * `features` implements only the methods above.
+   */
+  readonly features?: StoreFeatures | undefined
+  /**
+   * With `features.summaries`: what `load` returns, the session's length and its
+   * rolling summary, in one read (one round trip on Redis).
+   */
+  loadWithSummary?(sessionId: string, options?: LoadOptions): Promise<LoadedSession>
+  /** With `features.summaries`: the stored messages `[start, end)` (positions as `load` counts them). */
+  loadRange?(sessionId: string, start: number, end: number, options?: { signal?: AbortSignal | undefined }): Promise<Message[]>
+  /** With `features.summaries`: the session's rolling summary, `undefined` when it has none. */
+  loadSummary?(sessionId: string): Promise<SessionSummary | undefined>
+  /**
+   * With `features.summaries`: stores `summary` if it moves forward, a compare-and-set
+   * on the position: resolves `false` and changes nothing when the session has a summary
+   * at the same or a later position, or does not exist. `save` and `delete` remove the
+   * summary with the history, `fork` copies it, TTL expires it with the session.
+   */
+  saveSummary?(sessionId: string, summary: SessionSummary, options?: { signal?: AbortSignal | undefined }): Promise<boolean>
+}
+
+/** Optional parts of the `StateStore` contract (see `StateStore.features`). */
+export interface StoreFeatures {
+  /** `load` honours `{ first }` (and `{ first, last }` in one read). */
+  readonly loadFirst?: boolean | undefined
+  /** `loadWithSummary`, `loadRange`, `loadSummary` and `saveSummary` are implemented. */
+  readonly summaries?: boolean | undefined
+}
+
+/**
+ * A rolling summary of a session: `content` covers the stored messages before
+ * `position` (a prefix of the history that never ends inside a tool group).
+ */
+export interface SessionSummary {
+  content: string
+  /** How many stored messages, from the oldest, the summary covers (a positive integer). */
+  position: number
+  /** Plain JSON kept with it (the pipeline records the model, usage and time). */
+  metadata?: Record<string, unknown> | undefined
+}
+
+/** What `loadWithSummary` returns. */
+export interface LoadedSession {
+  /** As `load` returns them. */
+  messages: Message[]
+  /** The session's stored length: the tail's last message is at `length - 1`. */
+  length: number
+  summary: SessionSummary | undefined
 }
 
 /** A tool the model may call. */

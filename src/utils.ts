@@ -6,7 +6,8 @@
  */
 export { resultOf, turnAbortError } from './context.js'
 export { copyMessage, copyMessages } from './messages.js'
-export { trimView } from './trim.js'
+export { trimView, startOnUser } from './trim.js'
+export { viewProblem } from './view-check.js'
 export {
   createTokenCounter,
   isKnownChatModel,

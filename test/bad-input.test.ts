@@ -32,6 +32,21 @@ function expectTypeError(error: unknown, patterns: RegExp[]): void {
 const provider = new MockProvider()
 const store = new MemoryStore()
 
+/** A store that implements only the base contract (no `features`), by delegation. */
+function firstlessStore(): StateStore {
+  const inner = new MemoryStore()
+  return {
+    load: (id, options) => inner.load(id, options),
+    save: (id, messages) => inner.save(id, messages),
+    append: (id, messages, options) => inner.append(id, messages, options),
+    fork: (from, to) => inner.fork(from, to),
+    delete: (id) => inner.delete(id),
+    length: (id) => inner.length(id),
+    list: (options) => inner.list(options),
+    close: () => inner.close(),
+  }
+}
+
 describe('execute', () => {
   const pipe = new Pipeline({ provider, store })
   const cases: Array<[string, unknown[], RegExp[]]> = [
@@ -120,7 +135,15 @@ describe('new Pipeline', () => {
     ['contextWindow.maxMessages -1', make({ provider, contextWindow: { maxMessages: -1 } }), [/`contextWindow\.maxMessages`/, /`-1`/]],
     ['contextWindow.maxMessages 1.5', make({ provider, contextWindow: { maxMessages: 1.5 } }), [/`contextWindow\.maxMessages`/, /`1\.5`/]],
     ['contextWindow.maxMessages "3"', make({ provider, contextWindow: { maxMessages: '3' } }), [/`contextWindow\.maxMessages`/, /"3"/]],
-    ['contextWindow without maxMessages', make({ provider, contextWindow: {} }), [/`contextWindow\.maxMessages`/, /`undefined`/]],
+    ['contextWindow.keepFirst 0', make({ provider, contextWindow: { keepFirst: 0 } }), [/`contextWindow\.keepFirst`/, /`0`/]],
+    ['contextWindow.keepFirst 1.5', make({ provider, contextWindow: { maxMessages: 4, keepFirst: 1.5 } }), [/`contextWindow\.keepFirst`/, /`1\.5`/]],
+    ['contextWindow.startOn "assistant"', make({ provider, contextWindow: { startOn: 'assistant' } }), [/`contextWindow\.startOn`/, /"assistant"/]],
+    ['contextWindow.keepFirst on a store without load({ first })', make({ provider, store: firstlessStore(), contextWindow: { keepFirst: 2 } }), [/`store`/, /`contextWindow\.keepFirst`/, /features\.loadFirst/]],
+    ['toolResults true', make({ provider, toolResults: true }), [/`toolResults`/, /`true`/]],
+    ['toolResults.keepLast 0', make({ provider, toolResults: { keepLast: 0 } }), [/`toolResults\.keepLast`/, /`0`/]],
+    ['toolResults.placeholder 5', make({ provider, toolResults: { placeholder: 5 } }), [/`toolResults\.placeholder`/, /`5`/]],
+    ['toolResults.keeplast', make({ provider, toolResults: { keeplast: 2 } }), [/`toolResults\.keeplast`/, /`keepLast`/]],
+    ['tokenLimit.oversized "cut"', make({ provider, tokenLimit: { maxTokens: 100, oversized: 'cut' } }), [/`tokenLimit\.oversized`/, /"cut"/]],
     ['contextWindow true', make({ provider, contextWindow: true }), [/`contextWindow`/, /`true`/]],
     ['tokenLimit.maxTokens 0', make({ provider, tokenLimit: { maxTokens: 0 } }), [/`tokenLimit\.maxTokens`/, /`0`/]],
     ['tokenLimit without maxTokens', make({ provider, tokenLimit: { model: 'gpt-4o' } }), [/`tokenLimit\.maxTokens`/, /`undefined`/]],

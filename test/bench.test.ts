@@ -16,6 +16,13 @@ describe('npm run bench -- --quick', () => {
     for (const length of ['10–110', '1000–1100', '10000–10100']) {
       expect(stdout).toContain(`| MemoryStore turn (window 20, token limit) | ${length} |`)
     }
+    // Issue 9: each policy against the plain turn of the same run, and the summariser's input size, at each length.
+    for (const length of ['10–110', '1000–1100', '10000–10100']) {
+      expect(stdout).toMatch(new RegExp(`\\| MemoryStore plain turn \\(window 20, token limit\\) \\| ${length} \\| [\\d.]+ (µs|ms) \\| 1\\.00× of plain turn \\|`))
+      expect(stdout).toMatch(new RegExp(`\\| MemoryStore summary \\(background, after 30\\) \\| ${length} \\| [\\d.]+ (µs|ms) \\| [\\d.]+× of plain turn \\|`))
+      expect(stdout).toMatch(new RegExp(`\\| MemoryStore toolResults \\(keepLast 2\\) \\+ keepFirst 2 \\| ${length} \\| [\\d.]+ (µs|ms) \\| [\\d.]+× of plain turn \\|`))
+      expect(stdout).toMatch(new RegExp(`\\| summariser's largest request \\(characters\\) \\| ${length} \\| \\d+ \\| — \\|`))
+    }
     for (const entry of ['`promptline`', '`promptline/redis`', '`promptline/openai`', 'all three (0.1.0’s root)']) {
       expect(stdout).toMatch(new RegExp(`\\| ${entry.replace(/[/.()]/g, '\\$&')} \\| \\d+ \\| [\\d.]+ ms \\| [\\d.]+ MB \\| [\\d.]+×, [\\d.]+× of promptline \\|`))
     }
@@ -33,8 +40,9 @@ describe('npm run bench -- --quick', () => {
     expect(stdout).toMatch(/\| token cache: heap kept after \d+ distinct 300-character messages \(\d+ kept, charged 16\.00 MB of TOKEN_CACHE_BYTES 16\.00 MB\) \|/)
     if (redisSkipReason('standalone') === undefined) {
       const redisRows = stdout.split('\n').filter((line) => line.startsWith('| RedisStore turn'))
-      expect(redisRows).toHaveLength(3)
+      expect(redisRows).toHaveLength(6)
       for (const row of redisRows) expect(row).toContain('2.00 round trips/turn')
+      expect(redisRows.filter((row) => row.startsWith('| RedisStore turn with summary'))).toHaveLength(3)
       // The lease adds its own two: SET NX PX before the load, the release after the save (the fence rides in the append).
       expect(stdout).toMatch(/\| lease \(`lock`\): RedisStore turn holding the session's lease, 4\.00 round trips\/turn \| 10–110 \| [\d.]+ (µs|ms) \(\+-?[\d.]+ (µs|ms)\) \| [\d.]+× \|/)
     }

@@ -7,6 +7,7 @@ import { MockProvider } from '../src/providers/mock.js'
 import { MemoryStore } from '../src/stores/memory.js'
 import type { AppendOptions, Message, SessionLease } from '../src/types.js'
 import { FlakyStore } from './helpers/flaky-store.js'
+import { user } from './helpers/messages.js'
 
 /**
  * The pipeline's own events. (`PipelineEvents` can be augmented by users, as
@@ -23,12 +24,19 @@ const EVENT_NAMES = Object.keys({
   'state:load-failed': true,
   'context:trimmed': true,
   'tokens:truncated': true,
+  'tool-results:cleared': true,
+  'tokens:oversized': true,
+  'summary:updated': true,
+  'summary:failed': true,
   'provider:response': true,
   'state:save-retry': true,
   'state:saved': true,
   'state:save-failed': true,
   'execution:end': true,
 } satisfies Partial<Record<PipelineEventName, true>>) as PipelineEventName[]
+
+/** Events only the opt-in policies emit (see the last test of 'events of failures'). */
+const POLICY_EVENTS: PipelineEventName[] = ['tool-results:cleared', 'tokens:oversized', 'summary:updated', 'summary:failed']
 
 type Recorded = { [K in PipelineEventName]: { name: K; payload: PipelineEvents[K] } }[PipelineEventName]
 
@@ -208,7 +216,35 @@ describe('events of failures', () => {
     await leasing.execute('s', 'user', 'a leased turn')
     events.push(...leasedEvents)
     expect(leasedEvents.find((e) => e.name === 'session:leased')?.payload).toMatchObject({ waitedMs: expect.any(Number) })
-    expect(new Set(events.map((e) => e.name))).toEqual(new Set(EVENT_NAMES))
+    expect(new Set(events.map((e) => e.name))).toEqual(new Set(EVENT_NAMES.filter((name) => !POLICY_EVENTS.includes(name))))
+  })
+
+  it('the policies of issue 9 cover the rest: tool-results:cleared, tokens:oversized, summary:*', async () => {
+    const store = new MemoryStore()
+    const call = (id: string): Message => ({ role: 'assistant', content: '', toolCalls: [{ id, name: 'search', arguments: '{}' }] })
+    await store.save('s', [user('find'), call('a'), { role: 'tool', content: 'old result', toolCallId: 'a' }, call('b')])
+    const pipe = new Pipeline({
+      provider: new MockProvider(),
+      store,
+      toolResults: { keepLast: 1 },
+      tokenLimit: { maxTokens: 200, oversized: 'truncate' },
+    })
+    const events = recordAll(pipe)
+    await pipe.execute('s', 'tool', 'word '.repeat(2_000), { toolCallId: 'b' })
+    // A summary that works once, then fails.
+    let calls = 0
+    const summariser = new MockProvider({ reply: () => (++calls === 1 ? 'the gist' : Promise.reject(new Error('down'))) })
+    const summarising = new Pipeline({ provider: new MockProvider(), store, contextWindow: { maxMessages: 2 }, summary: { provider: summariser, after: 1 } })
+    const summaryEvents = recordAll(summarising)
+    for (let i = 0; i < 3; i++) await summarising.execute('t', 'user', `turn ${i}`)
+    await summarising.shutdown()
+    events.push(...summaryEvents)
+    const names = new Set(events.map((e) => e.name))
+    for (const name of POLICY_EVENTS) expect(names).toContain(name)
+    expect(events.find((e) => e.name === 'tool-results:cleared')?.payload).toMatchObject({ cleared: 1, keepLast: 1 })
+    const oversized = events.find((e) => e.name === 'tokens:oversized')?.payload
+    expect(oversized).toMatchObject({ role: 'tool', sessionId: 's' })
+    expect((oversized as { removedTokens: number }).removedTokens).toBeGreaterThan(1_500)
   })
 })
 

@@ -105,6 +105,34 @@ describe.concurrent('examples', { timeout: 60_000 }, () => {
     ])
   })
 
+  it('trimming-policies.ts: keepFirst, startOn, toolResults, oversized, the view check, withSession', async () => {
+    expect(await outputOf('trimming-policies.ts')).toEqual([
+      'system:Be terse. | user:Task: plan a trip to Rome. | assistant:ok | user:Hotels?',
+      'user:Flights?',
+      'user:Compare Rome and Paris. | assistant: | tool:[tool result cleared to save c… | assistant: | tool:Paris: ipsum ipsum ipsum ipsum… | user:Which is warmer?',
+      '{"kept":6,"dropped":0,"cleared":1}',
+      'tokens:oversized kept 1478 of at most 1483 tokens',
+      'BUILD START … ERROR: missing semicolon; sent 6261 of 204036 characters',
+      'stored whole: true',
+      'ViewInvariantError from `dropNewest`',
+      'maintenance ran after the turn queued before it: it saw 12 messages',
+    ])
+  })
+
+  it('summary.ts: the rolling summary keeps the name and the task after the window dropped them', async () => {
+    expect(await outputOf('summary.ts')).toEqual([
+      'summary:updated 0 → 6 (6 messages, 488 characters sent)',
+      'system: You are a travel agent.',
+      'system: Summary of the earlier conversation:',
+      'My name is Ada. I need a hotel in Rome',
+      'assistant: Noted.',
+      'user: And parking?',
+      'assistant: Noted.',
+      'user: What do you know about me?',
+      'stored summary covers 6 of 16 messages',
+    ])
+  })
+
   it('errors.ts: each error class, when it happens, and its fields', async () => {
     expect(await outputOf('errors.ts')).toEqual([
       'state:save-retry attempt 1, 2 left',

@@ -20,6 +20,8 @@ describe('undefined options are absent options', () => {
       systemPrompt: undefined,
       contextWindow: undefined,
       tokenLimit: undefined,
+      toolResults: undefined,
+      summary: undefined,
       saveRetry: undefined,
       onLoadError: undefined,
       onSaveError: undefined,
@@ -36,6 +38,22 @@ describe('undefined options are absent options', () => {
     expect(result.saved).toBe(true)
     expect(Object.keys(result.newMessages[0] ?? {})).toEqual(['role', 'content'])
     expect(provider.requests[0]?.messages).toEqual([{ role: 'user', content: 'hi' }])
+  })
+
+  it('the trimming policies: undefined fields take their defaults', async () => {
+    const store = new MemoryStore()
+    const pipe = new Pipeline({
+      provider: new MockProvider(),
+      store,
+      contextWindow: { maxMessages: undefined, keepFirst: undefined, startOn: undefined },
+      tokenLimit: { maxTokens: 1_000, model: undefined, reserveForResponse: undefined, oversized: undefined },
+      toolResults: { keepLast: undefined, placeholder: undefined },
+      summary: { provider: undefined, model: undefined, after: undefined, prompt: undefined, maxTokens: undefined, mode: undefined, timeoutMs: undefined },
+    })
+    const result = await pipe.execute('s', 'user', 'hi')
+    expect(result.saved).toBe(true)
+    expect(result.trimmed['tool-results']).toEqual({ kept: 1, dropped: 0, cleared: 0 })
+    await pipe.shutdown()
   })
 
   it('saveRetry: { retries: undefined } keeps the default 3 retries', async () => {

@@ -1,10 +1,12 @@
-import type { AppendOptions, ListOptions, LoadOptions, Message, StateStore } from '../types.js'
+import type { AppendOptions, ListOptions, LoadedSession, LoadOptions, Message, SessionSummary, StateStore, StoreFeatures } from '../types.js'
+import { checkedSummary, copySummary } from './summary.js'
 import { SessionExistsError, SessionNotFoundError, StoreClosedError } from '../errors.js'
 import { copyMessage } from '../messages.js'
 import {
   assertKnownKeys,
   assertMessages,
   assertNonEmptyString,
+  assertNonNegativeInteger,
   assertOptionsObject,
   assertPositiveInteger,
   assertSessionId,
@@ -36,7 +38,7 @@ export interface MemoryStoreOptions {
 }
 
 const MEMORY_STORE_KEYS: readonly (keyof MemoryStoreOptions)[] = ['ttlMs', 'maxSessions', 'maxMessages']
-const LOAD_KEYS: readonly (keyof LoadOptions)[] = ['last', 'signal']
+const LOAD_KEYS: readonly (keyof LoadOptions)[] = ['last', 'first', 'signal']
 const APPEND_KEYS: readonly (keyof AppendOptions)[] = ['idempotencyKey', 'signal']
 const LIST_KEYS: readonly (keyof ListOptions)[] = ['limit']
 
@@ -60,6 +62,8 @@ class Session {
   expiresAt: number
   /** Insertion-ordered, so the oldest key is the first one. Created on first use. */
   keys: Set<string> | undefined = undefined
+  /** The rolling summary (a private copy), if any. */
+  summary: SessionSummary | undefined = undefined
 
   constructor(messages: Message[], expiresAt: number) {
     this.messages = messages
@@ -106,6 +110,8 @@ export class MemoryStore implements StateStore {
   /** Last id (re-)inserted: touching it again needs no delete + set. */
   #newest: string | undefined
   #closed = false
+  /** `load({ first })` and the summary methods are implemented. */
+  readonly features: StoreFeatures = Object.freeze({ loadFirst: true, summaries: true })
 
   constructor(options: MemoryStoreOptions = {}) {
     assertOptionsObject(options, 'options')
@@ -121,18 +127,76 @@ export class MemoryStore implements StateStore {
   }
 
   async load(sessionId: string, options?: LoadOptions): Promise<Message[]> {
+    return this.#read(sessionId, options, undefined)
+  }
+
+  /** `load`, the session's length and its summary, read at once. */
+  async loadWithSummary(sessionId: string, options?: LoadOptions): Promise<LoadedSession> {
+    const found: { session?: Session } = {}
+    const messages = await this.#read(sessionId, options, found)
+    const { session } = found
+    return { messages, length: session?.length ?? 0, summary: session?.summary === undefined ? undefined : copySummary(session.summary) }
+  }
+
+  /** The stored messages `[start, end)`, clamped to the history. */
+  async loadRange(sessionId: string, start: number, end: number, options?: { signal?: AbortSignal | undefined }): Promise<Message[]> {
+    assertSessionId(sessionId)
+    assertRange(start, end)
+    assertOptionsObject(options, 'options')
+    assertKnownKeys(options, ['signal'], 'options')
+    assertSignal(options?.signal, 'signal')
+    this.#assertOpen()
+    options?.signal?.throwIfAborted()
+    const session = this.#touch(sessionId)
+    if (session === undefined) return []
+    const from = session.head + Math.min(start, session.length)
+    const to = session.head + Math.min(end, session.length)
+    return copyRange(session.messages.slice(from, to), 0)
+  }
+
+  async loadSummary(sessionId: string): Promise<SessionSummary | undefined> {
+    assertSessionId(sessionId)
+    this.#assertOpen()
+    const summary = this.#touch(sessionId)?.summary
+    return summary === undefined ? undefined : copySummary(summary)
+  }
+
+  /** Stores `summary` only if the session exists and it moves the position forward. */
+  async saveSummary(sessionId: string, summary: SessionSummary, options?: { signal?: AbortSignal | undefined }): Promise<boolean> {
+    assertSessionId(sessionId)
+    const copy = checkedSummary(summary)
+    assertOptionsObject(options, 'options')
+    assertKnownKeys(options, ['signal'], 'options')
+    assertSignal(options?.signal, 'signal')
+    this.#assertOpen()
+    options?.signal?.throwIfAborted()
+    const session = this.#touch(sessionId)
+    if (session === undefined) return false
+    if (copy.position > session.length) {
+      throw new TypeError(`Expected \`summary.position\` to be at most the session's length (${session.length}), got \`${copy.position}\`.`)
+    }
+    if (session.summary !== undefined && session.summary.position >= copy.position) return false
+    session.summary = copy
+    return true
+  }
+
+  async #read(sessionId: string, options: LoadOptions | undefined, found: { session?: Session } | undefined): Promise<Message[]> {
     assertSessionId(sessionId)
     assertOptionsObject(options, 'options')
     assertKnownKeys(options, LOAD_KEYS, 'options')
     const last = options?.last
     if (last !== undefined) assertPositiveInteger(last, 'last')
+    const first = options?.first
+    if (first !== undefined) assertPositiveInteger(first, 'first')
     assertSignal(options?.signal, 'signal')
     this.#assertOpen()
     // Nothing here waits, so an abort can only come first: then nothing is read.
     options?.signal?.throwIfAborted()
     const session = this.#touch(sessionId)
     if (session === undefined) return []
+    if (found !== undefined) found.session = session
     const { messages } = session
+    if (first !== undefined) return headAndTail(messages, session.head, first, last)
     const start = last === undefined ? session.head : Math.max(session.head, messages.length - last)
     return copyRange(messages, start)
   }
@@ -152,6 +216,8 @@ export class MemoryStore implements StateStore {
     } else {
       session.messages = copies
       session.head = 0
+      // The summary described the history that was replaced.
+      session.summary = undefined
     }
   }
 
@@ -188,8 +254,9 @@ export class MemoryStore implements StateStore {
     if (source === undefined) throw new SessionNotFoundError(sourceId)
     // Only an existence check: a failed fork does not count as use of the target.
     if (this.#live(targetId) !== undefined) throw new SessionExistsError(targetId)
-    // Stored messages are immutable, so the fork shares them; only the array is new.
-    this.#create(targetId, source.messages.slice(source.head))
+    // Stored messages (and the summary) are immutable, so the fork shares them; only the array is new.
+    const target = this.#create(targetId, source.messages.slice(source.head))
+    target.summary = source.summary
   }
 
   async delete(sessionId: string): Promise<boolean> {
@@ -326,11 +393,27 @@ export class MemoryStore implements StateStore {
   }
 }
 
+/** Copies of the first `first` of `messages[head..]` and, with `last`, of its newest `last`, each once. */
+function headAndTail(messages: readonly Message[], head: number, first: number, last: number | undefined): Message[] {
+  const headEnd = Math.min(messages.length, head + first)
+  const tailStart = last === undefined ? messages.length : Math.max(headEnd, messages.length - last)
+  const copies: Message[] = []
+  for (let i = head; i < headEnd; i++) copies.push(copyMessage(messages[i] as Message))
+  for (let i = tailStart; i < messages.length; i++) copies.push(copyMessage(messages[i] as Message))
+  return copies
+}
+
 /** Copies of `messages[start..]`, in one allocation. */
 function copyRange(messages: readonly Message[], start: number): Message[] {
   const copies = new Array<Message>(messages.length - start)
   for (let i = start; i < messages.length; i++) copies[i - start] = copyMessage(messages[i] as Message)
   return copies
+}
+
+function assertRange(start: unknown, end: unknown): void {
+  assertNonNegativeInteger(start, 'start')
+  assertNonNegativeInteger(end, 'end')
+  if (end < start) throw new TypeError(`Expected \`end\` to be at least \`start\` (${start}), got \`${end}\`.`)
 }
 
 function remember(session: Session, key: string): void {

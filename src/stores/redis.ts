@@ -1,7 +1,19 @@
 import { createHash, randomBytes } from 'node:crypto'
 import { setMaxListeners } from 'node:events'
 import { Redis, type Cluster } from 'ioredis'
-import type { AcquireLeaseOptions, AppendOptions, ListOptions, LoadOptions, Message, SessionLease, StateStore } from '../types.js'
+import type {
+  AcquireLeaseOptions,
+  AppendOptions,
+  ListOptions,
+  LoadedSession,
+  LoadOptions,
+  Message,
+  SessionLease,
+  SessionSummary,
+  StateStore,
+  StoreFeatures,
+} from '../types.js'
+import { checkedSummary } from './summary.js'
 import {
   LeaseLostError,
   PromptlineError,
@@ -16,6 +28,7 @@ import {
   assertKnownKeys,
   assertMessages,
   assertNonEmptyString,
+  assertNonNegativeInteger,
   assertOptionsObject,
   assertPositiveInteger,
   assertSessionId,
@@ -109,7 +122,7 @@ const ACQUIRE_LEASE_KEYS = ['signal']
 const DEFAULT_LEASE_TTL_MS = 10_000
 const DEFAULT_LEASE_WAIT_MS = 30_000
 const WAIT_KEYS = ['replicas', 'timeoutMs']
-const LOAD_KEYS = ['last', 'signal']
+const LOAD_KEYS = ['last', 'first', 'signal']
 const APPEND_KEYS = ['idempotencyKey', 'signal', 'fence']
 /** How long `close()` lets pending replies arrive before it drops the connection. */
 const CLOSE_GRACE_MS = 1_000
@@ -224,6 +237,73 @@ touch(ARGV[2], KEYS[1], KEYS[2], KEYS[3])
 return { len, items }
 `)
 
+// ---------------------------------------------------------------------------
+// Scripts of the optional parts of the contract (`load({ first })` and the rolling
+// summary). Kept apart from the scripts above so that the plain load and the append
+// stay as they are. The summary lives in the meta hash (fields `sp` position, `sc`
+// content, `sm` metadata JSON), so every script that touches, expires or deletes the
+// meta key handles it too; `save` clears it and `fork` copies it.
+// ---------------------------------------------------------------------------
+
+/**
+ * The head, the tail and (optionally) the summary in one round trip, each entry once.
+ * KEYS: msgs, meta, idem. ARGV: first (0 = no head), last ('all' = everything after
+ * the head, '0' = no tail), ttl ('0' = none), summary ('1' = return it).
+ * Returns { length, head entries, tail entries, { sp, sc, sm } or {} }.
+ */
+const LOAD_VIEW = script('allow-oom', `${LUA_PRELUDE}
+local err = check(KEYS[1], 'list', 'messages') or check(KEYS[2], 'hash', 'meta')
+if err then return err end
+err = check_version(KEYS[2])
+if err then return err end
+local len = redis.call('LLEN', KEYS[1])
+local first = math.min(tonumber(ARGV[1]), len)
+local head = {}
+if first > 0 then head = redis.call('LRANGE', KEYS[1], 0, first - 1) end
+local tail = {}
+local from = first
+if ARGV[2] ~= 'all' then from = math.max(first, len - tonumber(ARGV[2])) end
+if from < len then tail = redis.call('LRANGE', KEYS[1], from, -1) end
+local summary = {}
+if ARGV[4] == '1' then summary = redis.call('HMGET', KEYS[2], 'sp', 'sc', 'sm') end
+touch(ARGV[3], KEYS[1], KEYS[2], KEYS[3])
+return { len, head, tail, summary }
+`)
+
+/**
+ * KEYS: msgs, meta, idem. ARGV: start, end (exclusive), ttl. Returns the entries
+ * \`[start, end)\` (clamped).
+ */
+const LOAD_RANGE = script('allow-oom', `${LUA_PRELUDE}
+local err = check(KEYS[1], 'list', 'messages')
+if err then return err end
+local items = {}
+local start = tonumber(ARGV[1])
+local stop = tonumber(ARGV[2])
+if stop > start then items = redis.call('LRANGE', KEYS[1], start, stop - 1) end
+touch(ARGV[3], KEYS[1], KEYS[2], KEYS[3])
+return items
+`)
+
+/**
+ * The summary's compare-and-set. KEYS: msgs, meta, idem. ARGV: position, content,
+ * metadata JSON ('' = none), ttl. Returns 1 (saved), 0 (no session, or a summary at
+ * the same or a later position), or -2 (position beyond the length).
+ */
+const SAVE_SUMMARY = script('', `${LUA_PRELUDE}
+local err = check(KEYS[1], 'list', 'messages') or check(KEYS[2], 'hash', 'meta')
+if err then return err end
+local len = redis.call('LLEN', KEYS[1])
+if len == 0 then return 0 end
+local position = tonumber(ARGV[1])
+if position > len then return -2 end
+local current = redis.call('HGET', KEYS[2], 'sp')
+if current and tonumber(current) ~= nil and tonumber(current) >= position then return 0 end
+redis.call('HSET', KEYS[2], 'sp', ARGV[1], 'sc', ARGV[2], 'sm', ARGV[3])
+touch(ARGV[4], KEYS[1], KEYS[2], KEYS[3])
+return 1
+`)
+
 /**
  * KEYS: msgs, meta, idem. ARGV: ttl, max (0 = none), idempotency key ('' = none),
  * sync ('1': a repeated append still writes, see below), then one JSON entry per
@@ -276,6 +356,8 @@ local meta_ok = redis.call('TYPE', KEYS[2])['ok'] == 'hash' and valid_version(re
 local idem_ok = redis.call('TYPE', KEYS[3])['ok'] == 'zset'
 if not meta_ok then redis.call('DEL', KEYS[2]) end
 if not idem_ok then redis.call('DEL', KEYS[3]) end
+-- The rolling summary described the history being replaced.
+if meta_ok then redis.call('HDEL', KEYS[2], 'sp', 'sc', 'sm') end
 redis.call('DEL', KEYS[1])
 local len = push(KEYS[1], ARGV, 2, #ARGV)
 redis.call('HINCRBY', KEYS[2], 'v', 1)
@@ -310,6 +392,9 @@ redis.call('COPY', KEYS[1], KEYS[4])
 if max > 0 and redis.call('LLEN', KEYS[4]) > max then redis.call('LTRIM', KEYS[4], -max, -1) end
 redis.call('PERSIST', KEYS[4])
 redis.call('HSET', KEYS[5], 'v', 1)
+-- The rolling summary goes with the history.
+local summary = redis.call('HMGET', KEYS[2], 'sp', 'sc', 'sm')
+if summary[1] then redis.call('HSET', KEYS[5], 'sp', summary[1], 'sc', summary[2] or '', 'sm', summary[3] or '') end
 touch(ttl, KEYS[1], KEYS[2], KEYS[3])
 touch(ttl, KEYS[4], KEYS[5], KEYS[6])
 return 1
@@ -317,19 +402,20 @@ return 1
 
 /**
  * Cluster fork, step 1, on the source's slot. KEYS: source msgs, meta, idem. ARGV: ttl.
- * Returns the whole list, or -1 when the session does not exist.
+ * Returns { whole list, { sp, sc, sm } }, or -1 when the session does not exist.
  */
 const FORK_READ = script('allow-oom', `${LUA_PRELUDE}
 local err = check(KEYS[1], 'list', 'messages') or check(KEYS[2], 'hash', 'meta')
 if err then return err end
 if redis.call('EXISTS', KEYS[1]) == 0 then return -1 end
 touch(ARGV[1], KEYS[1], KEYS[2], KEYS[3])
-return redis.call('LRANGE', KEYS[1], 0, -1)
+return { redis.call('LRANGE', KEYS[1], 0, -1), redis.call('HMGET', KEYS[2], 'sp', 'sc', 'sm') }
 `)
 
 /**
  * Cluster fork, step 2, on the target's slot: creates the target whole, or not at all.
- * KEYS: target msgs, meta, idem. ARGV: ttl, then the entries (already capped, at least one).
+ * KEYS: target msgs, meta, idem. ARGV: ttl, summary position ('' = none), content,
+ * metadata, then the entries (already capped, at least one).
  * Returns 1, or -2 (target exists).
  */
 const FORK_WRITE = script('', `${LUA_PRELUDE}
@@ -337,8 +423,9 @@ local err = check(KEYS[1], 'list', 'messages')
 if err then return err end
 if redis.call('EXISTS', KEYS[1]) == 1 then return -2 end
 redis.call('DEL', KEYS[2], KEYS[3])
-push(KEYS[1], ARGV, 2, #ARGV)
+push(KEYS[1], ARGV, 5, #ARGV)
 redis.call('HSET', KEYS[2], 'v', 1)
+if ARGV[2] ~= '' then redis.call('HSET', KEYS[2], 'sp', ARGV[2], 'sc', ARGV[3], 'sm', ARGV[4]) end
 touch(ARGV[1], KEYS[1], KEYS[2], KEYS[3])
 return 1
 `)
@@ -519,6 +606,8 @@ export class RedisStore implements StateStore {
   readonly #max: string
   readonly #scanPattern: string
   #closed = false
+  /** `load({ first })` and the summary methods are implemented (each one round trip). */
+  readonly features: StoreFeatures = Object.freeze({ loadFirst: true, summaries: true })
 
   constructor(clientOrUrl: RedisClient | string, options: RedisStoreOptions = {}) {
     if (typeof clientOrUrl === 'string') {
@@ -612,7 +701,9 @@ export class RedisStore implements StateStore {
         assertPositiveInteger(options.last, 'last')
         first = `-${options.last}`
       }
+      if (options.first !== undefined) assertPositiveInteger(options.first, 'first')
       signal = signalOption(options.signal)
+      if (options.first !== undefined) return this.#loadHeadAndTail(sessionId, options.first, options.last, signal)
     }
     const tag = this.#tag(sessionId)
     const args = [LOAD.sha, 3, tag + MSGS, tag + META, tag + IDEM, first, this.#ttl]
@@ -636,6 +727,80 @@ export class RedisStore implements StateStore {
       messages[i] = value as Message
     }
     return messages
+  }
+
+  /** `load` with `first`: LOAD_VIEW, parsed like `load`'s reply. */
+  async #loadHeadAndTail(sessionId: string, first: number, last: number | undefined, signal: AbortSignal | undefined): Promise<Message[]> {
+    return (await this.#loadView(sessionId, first, last ?? 0, false, signal)).messages
+  }
+
+  /** `load`, the session's length and its rolling summary, in one round trip. */
+  async loadWithSummary(sessionId: string, options?: LoadOptions): Promise<LoadedSession> {
+    assertSessionId(sessionId)
+    let signal: AbortSignal | undefined
+    let first = 0
+    let last: number | 'all' = 'all'
+    if (options !== undefined) {
+      assertOptionsObject(options, 'options')
+      assertKnownKeys(options, LOAD_KEYS, 'options')
+      if (options.last !== undefined) {
+        assertPositiveInteger(options.last, 'last')
+        last = options.last
+      }
+      if (options.first !== undefined) {
+        assertPositiveInteger(options.first, 'first')
+        first = options.first
+        if (options.last === undefined) last = 0
+      }
+      signal = signalOption(options.signal)
+    }
+    return this.#loadView(sessionId, first, last, true, signal)
+  }
+
+  async loadRange(sessionId: string, start: number, end: number, options?: { signal?: AbortSignal | undefined }): Promise<Message[]> {
+    assertSessionId(sessionId)
+    assertNonNegativeInteger(start, 'start')
+    assertNonNegativeInteger(end, 'end')
+    if (end < start) throw new TypeError(`Expected \`end\` to be at least \`start\` (${start}), got \`${end}\`.`)
+    assertOptionsObject(options, 'options')
+    assertKnownKeys(options, ['signal'], 'options')
+    const signal = signalOption(options?.signal)
+    const tag = this.#tag(sessionId)
+    const args = [LOAD_RANGE.sha, 3, tag + MSGS, tag + META, tag + IDEM, start, end, this.#ttl]
+    const entries = (await this.#run('load', sessionId, LOAD_RANGE, args, { signal })) as string[]
+    return entries.map((entry, i) => parseEntry(sessionId, start + i, entry))
+  }
+
+  async loadSummary(sessionId: string): Promise<SessionSummary | undefined> {
+    assertSessionId(sessionId)
+    return (await this.#loadView(sessionId, 0, 0, true, undefined)).summary
+  }
+
+  /** The summary's compare-and-set: stored only if the session exists and the position moves forward. */
+  async saveSummary(sessionId: string, summary: SessionSummary, options?: { signal?: AbortSignal | undefined }): Promise<boolean> {
+    assertSessionId(sessionId)
+    const copy = checkedSummary(summary)
+    assertOptionsObject(options, 'options')
+    assertKnownKeys(options, ['signal'], 'options')
+    const signal = signalOption(options?.signal)
+    const tag = this.#tag(sessionId)
+    const metadata = copy.metadata === undefined ? '' : JSON.stringify(copy.metadata)
+    const args = [SAVE_SUMMARY.sha, 3, tag + MSGS, tag + META, tag + IDEM, copy.position, copy.content, metadata, this.#ttl]
+    const result = Number(await this.#run('saveSummary', sessionId, SAVE_SUMMARY, args, { signal, write: true }))
+    if (result === -2) throw new TypeError(`Expected \`summary.position\` to be at most the session's length, got \`${copy.position}\`.`)
+    return result === 1
+  }
+
+  async #loadView(sessionId: string, first: number, last: number | 'all', withSummary: boolean, signal: AbortSignal | undefined): Promise<LoadedSession> {
+    const tag = this.#tag(sessionId)
+    const args = [LOAD_VIEW.sha, 3, tag + MSGS, tag + META, tag + IDEM, first, last, this.#ttl, withSummary ? '1' : '0']
+    const reply = (await this.#run('load', sessionId, LOAD_VIEW, args, { signal })) as [number | string, string[], string[], (string | null)[]]
+    const [length, head, tail, fields] = reply
+    const messages = new Array<Message>(head.length + tail.length)
+    for (let i = 0; i < head.length; i++) messages[i] = parseEntry(sessionId, i, head[i] as string)
+    const tailStart = Number(length) - tail.length
+    for (let i = 0; i < tail.length; i++) messages[head.length + i] = parseEntry(sessionId, tailStart + i, tail[i] as string)
+    return { messages, length: Number(length), summary: parseSummary(sessionId, fields) }
   }
 
   async append(sessionId: string, messages: Message[], options?: AppendOptions): Promise<number> {
@@ -708,13 +873,14 @@ export class RedisStore implements StateStore {
       )
     } else {
       const read = (await this.#run('fork', sourceId, FORK_READ, [FORK_READ.sha, 3, source + MSGS, source + META, source + IDEM, this.#ttl])) as
-        | string[]
+        | [string[], (string | null)[]]
         | number
         | string
       if (!Array.isArray(read)) throw new SessionNotFoundError(sourceId)
-      const entries = read
+      const [entries, summary] = read
       const from = this.maxMessages !== undefined && entries.length > this.maxMessages ? entries.length - this.maxMessages : 0
       const args: (string | number)[] = [FORK_WRITE.sha, 3, target + MSGS, target + META, target + IDEM, this.#ttl]
+      args.push(summary[0] ?? '', summary[1] ?? '', summary[2] ?? '')
       for (let i = from; i < entries.length; i++) args.push(entries[i] as string)
       result = Number(await this.#run('fork', targetId, FORK_WRITE, args, { write: true }))
     }
@@ -1064,6 +1230,36 @@ function pushEntries(args: (string | number)[], messages: readonly Message[], fr
     }
     args.push(json)
   }
+}
+
+/** The summary fields of the meta hash (`sp`, `sc`, `sm`), or `StateCorruptError`. */
+function parseSummary(sessionId: string, fields: (string | null | false)[] | undefined): SessionSummary | undefined {
+  const [position, content, metadata] = fields ?? []
+  if (position === undefined || position === null || position === false) return undefined
+  const corrupt = (what: string) => new StateCorruptError(sessionId, undefined, `the summary ${what}`)
+  if (!/^[1-9]\d{0,15}$/.test(position)) throw corrupt(`position is ${JSON.stringify(position.slice(0, 40))}, expected a positive integer`)
+  const summary: SessionSummary = { content: typeof content === 'string' ? content : '', position: Number(position) }
+  if (typeof metadata === 'string' && metadata !== '') {
+    try {
+      summary.metadata = JSON.parse(metadata) as Record<string, unknown>
+    } catch (error) {
+      throw new StateCorruptError(sessionId, undefined, 'the summary metadata is not valid JSON', { cause: error })
+    }
+  }
+  return summary
+}
+
+/** One stored entry as a message, or `StateCorruptError` naming its index. */
+function parseEntry(sessionId: string, index: number, entry: string): Message {
+  let value: unknown
+  try {
+    value = JSON.parse(entry)
+  } catch (error) {
+    throw new StateCorruptError(sessionId, index, 'the entry is not valid JSON', { cause: error })
+  }
+  const problem = messageProblem(value)
+  if (problem !== undefined) throw new StateCorruptError(sessionId, index, problem)
+  return value as Message
 }
 
 function ignore(): void {}

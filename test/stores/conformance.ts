@@ -40,6 +40,23 @@ export interface ConformanceTarget {
    * @default false
    */
   honoursSignal?: boolean
+  /**
+   * The store implements the optional `load({ first })` (`features.loadFirst`): run
+   * its tests. The suite checks that the store's `features` say the same.
+   * @default false
+   */
+  loadFirst?: boolean
+  /**
+   * The store implements the optional rolling-summary methods (`features.summaries`):
+   * run their tests. The suite checks that `features` says the same.
+   * @default false
+   */
+  summaries?: boolean
+  /**
+   * Makes a session expire now (for stores with a TTL); the summary tests then check
+   * that the summary went with it. Omitted: that test is skipped.
+   */
+  expire?(store: StateStore, sessionId: string): Promise<void>
 }
 
 /** Every field a message can carry, with nested metadata, empty content and unicode. */
@@ -340,6 +357,184 @@ export function describeStoreConformance(target: ConformanceTarget): void {
         await store.delete('s')
         expect(await store.append('s', [user('b')], { idempotencyKey: 'k' })).toBe(1)
         expect(await store.load('s')).toStrictEqual([user('b')])
+      })
+    })
+
+    describe('load { first } (optional: features.loadFirst)', () => {
+      it('declares loadFirst exactly when the target says it implements it', () => {
+        expect(store.features?.loadFirst === true).toBe(target.loadFirst === true)
+      })
+
+      describe.skipIf(target.loadFirst !== true)('head and tail', () => {
+        it.each([
+          // [stored, first, last, expected numbers]
+          [10, 2, undefined, [1, 2]],
+          [10, 2, 3, [1, 2, 8, 9, 10]],
+          [5, 2, 3, [1, 2, 3, 4, 5]],
+          [4, 2, 3, [1, 2, 3, 4]],
+          [3, 5, 2, [1, 2, 3]],
+          [1, 1, 1, [1]],
+          [10, 1, 20, [1, 2, 3, 4, 5, 6, 7, 8, 9, 10]],
+        ] as const)('%i stored, first %i, last %s', async (stored, first, last, expected) => {
+          await store.save('s', numbered(1, stored))
+          const loaded = await store.load('s', { first, ...(last === undefined ? {} : { last }) })
+          expect(loaded).toStrictEqual(expected.map((n) => user(`m${n}`)))
+        })
+
+        it('treats an unknown session as empty', async () => {
+          expect(await store.load('unknown', { first: 2, last: 2 })).toStrictEqual([])
+          expect(await store.length('unknown')).toBe(0)
+        })
+
+        it('round-trips every field and returns copies', async () => {
+          await store.save('s', richHistory())
+          const loaded = await store.load('s', { first: 2, last: 1 })
+          expect(loaded).toStrictEqual([...richHistory().slice(0, 2), ...richHistory().slice(-1)])
+          mutate(loaded)
+          expect(await store.load('s')).toStrictEqual(richHistory())
+        })
+
+        it('reads the head of a capped session from what is kept', async () => {
+          const capped = await open({ maxMessages: 3 })
+          await capped.append('s', numbered(1, 6))
+          expect(await capped.load('s', { first: 1, last: 1 })).toStrictEqual([user('m4'), user('m6')])
+        })
+
+        it.each([0, -1, 1.5, '2', Number.NaN, null])('rejects first: %s', async (first) => {
+          await store.save('s', [user('ok')])
+          await expectTypeError(() => store.load('s', { first: first as never, last: 1 }), /`first`/)
+        })
+
+        it('rejects with StoreClosedError-like rejection after close()', async () => {
+          await store.close()
+          await expect(rejectionOf(() => store.load('s', { first: 1 }))).resolves.toBeDefined()
+        })
+      })
+    })
+
+    describe('rolling summary (optional: features.summaries)', () => {
+      const summary = (position: number, content = `up to ${position}`) => ({ content, position, metadata: { model: 'm', usage: { inputTokens: 1 } } })
+
+      it('declares summaries exactly when the target says it implements them', () => {
+        expect(store.features?.summaries === true).toBe(target.summaries === true)
+        if (target.summaries === true) {
+          for (const method of ['loadWithSummary', 'loadRange', 'loadSummary', 'saveSummary'] as const) expect(typeof store[method]).toBe('function')
+        }
+      })
+
+      describe.skipIf(target.summaries !== true)('the summary methods', () => {
+        it('has no summary until one is saved, and round-trips it', async () => {
+          await store.append('s', numbered(1, 6))
+          expect(await store.loadSummary!('s')).toBeUndefined()
+          expect(await store.saveSummary!('s', summary(4))).toBe(true)
+          expect(await store.loadSummary!('s')).toStrictEqual(summary(4))
+          expect(await store.loadSummary!('unknown')).toBeUndefined()
+        })
+
+        it('loads the tail, the length and the summary together', async () => {
+          await store.append('s', numbered(1, 6))
+          await store.saveSummary!('s', summary(2))
+          expect(await store.loadWithSummary!('s', { last: 2 })).toStrictEqual({ messages: numbered(5, 6), length: 6, summary: summary(2) })
+          expect(await store.loadWithSummary!('s')).toStrictEqual({ messages: numbered(1, 6), length: 6, summary: summary(2) })
+          expect(await store.loadWithSummary!('unknown', { last: 2 })).toStrictEqual({ messages: [], length: 0, summary: undefined })
+          if (target.loadFirst === true) {
+            expect(await store.loadWithSummary!('s', { first: 1, last: 2 })).toStrictEqual({ messages: [user('m1'), ...numbered(5, 6)], length: 6, summary: summary(2) })
+          }
+        })
+
+        it('is a compare-and-set on the position: it only moves forward', async () => {
+          await store.append('s', numbered(1, 10))
+          expect(await store.saveSummary!('s', summary(4))).toBe(true)
+          expect(await store.saveSummary!('s', summary(4, 'same position'))).toBe(false)
+          expect(await store.saveSummary!('s', summary(2, 'older'))).toBe(false)
+          expect((await store.loadSummary!('s'))?.content).toBe('up to 4')
+          expect(await store.saveSummary!('s', summary(8))).toBe(true)
+          expect(await store.loadSummary!('s')).toStrictEqual(summary(8))
+        })
+
+        it('lets exactly one of concurrent saves at the same position win, and never goes back', async () => {
+          await store.append('s', numbered(1, 20))
+          const results = await Promise.all(Array.from({ length: 10 }, (_, i) => store.saveSummary!('s', summary(5 + (i % 2) * 5, `writer ${i}`))))
+          expect(results.filter(Boolean).length).toBeGreaterThanOrEqual(1)
+          expect((await store.loadSummary!('s'))?.position).toBe(10)
+        })
+
+        it('never creates a session, and refuses a position beyond the history', async () => {
+          expect(await store.saveSummary!('unknown', summary(1))).toBe(false)
+          expect(await store.length('unknown')).toBe(0)
+          expect(await collect(store.list())).toStrictEqual([])
+          await store.append('s', numbered(1, 3))
+          await expectTypeError(() => store.saveSummary!('s', summary(4)), /`summary.position`/)
+        })
+
+        it('goes with the session: delete and save remove it, fork copies it', async () => {
+          await store.append('s', numbered(1, 4))
+          await store.saveSummary!('s', summary(2))
+          await store.fork('s', 'copy')
+          expect(await store.loadSummary!('copy')).toStrictEqual(summary(2))
+          await store.append('copy', numbered(5, 5))
+          expect(await store.saveSummary!('copy', summary(5))).toBe(true)
+          expect((await store.loadSummary!('s'))?.position).toBe(2)
+          await store.save('s', numbered(1, 4))
+          expect(await store.loadSummary!('s')).toBeUndefined()
+          await store.saveSummary!('s', summary(3))
+          await store.delete('s')
+          await store.append('s', numbered(1, 4))
+          expect(await store.loadSummary!('s')).toBeUndefined()
+        })
+
+        // Only for a store whose sessions can expire: a test for it elsewhere would only be skipped.
+        const expire = target.expire
+        if (expire !== undefined) it('expires with the session', async () => {
+          await store.append('s', numbered(1, 4))
+          await store.saveSummary!('s', summary(2))
+          await expire(store, 's')
+          expect(await store.loadSummary!('s')).toBeUndefined()
+          await store.append('s', numbered(1, 4))
+          expect(await store.loadSummary!('s')).toBeUndefined()
+        })
+
+        it.each([
+          [0, 3, numbered(1, 3)],
+          [2, 5, numbered(3, 5)],
+          [4, 4, []],
+          [5, 99, numbered(6, 6)],
+          [10, 12, []],
+        ] as const)('loadRange(%i, %i)', async (start, end, expected) => {
+          await store.append('s', numbered(1, 6))
+          expect(await store.loadRange!('s', start, end)).toStrictEqual(expected)
+        })
+
+        it('copies the summary both ways', async () => {
+          await store.append('s', numbered(1, 4))
+          const saved = summary(2)
+          await store.saveSummary!('s', saved)
+          ;(saved.metadata as Record<string, unknown>).model = 'changed'
+          const loaded = await store.loadSummary!('s')
+          ;(loaded?.metadata as Record<string, unknown>).model = 'changed again'
+          expect(await store.loadSummary!('s')).toStrictEqual(summary(2))
+        })
+
+        it.each([
+          ['null', null, /`summary`/],
+          ['no content', { position: 1 }, /`summary.content`/],
+          ['position 0', { content: 'x', position: 0 }, /`summary.position`/],
+          ['position 1.5', { content: 'x', position: 1.5 }, /`summary.position`/],
+          ['an unknown key', { content: 'x', position: 1, positon: 2 }, /`summary.positon`/],
+          ['bad metadata', { content: 'x', position: 1, metadata: { when: new Date() } }, /`summary.metadata/],
+        ])('saveSummary rejects a summary that is %s', async (_label, bad, pattern) => {
+          await store.append('s', numbered(1, 2))
+          await expectTypeError(() => store.saveSummary!('s', bad as never), pattern)
+          expect(await store.loadSummary!('s')).toBeUndefined()
+        })
+
+        it.each([
+          [-1, 2, /`start`/],
+          [1.5, 2, /`start`/],
+          [3, 2, /`end`/],
+        ])('loadRange rejects start %s, end %s', async (start, end, pattern) => {
+          await expectTypeError(() => store.loadRange!('s', start, end), pattern)
+        })
       })
     })
 

@@ -10,6 +10,8 @@ describeStoreConformance({
   name: 'MemoryStore',
   create: async (options) => new MemoryStore(options),
   honoursSignal: true,
+  loadFirst: true,
+  summaries: true,
 })
 
 // TTL and LRU bookkeeping reorder sessions on every use: a separate code path.
@@ -17,6 +19,17 @@ describeStoreConformance({
   name: 'MemoryStore with ttlMs and maxSessions',
   create: async (options) => new MemoryStore({ ttlMs: 3_600_000, maxSessions: 1_000, ...options }),
   honoursSignal: true,
+  loadFirst: true,
+  summaries: true,
+  // The store reads the clock with Date.now(): move it past the TTL (restored after each test).
+  expire: async () => {
+    const later = Date.now() + 3_600_001
+    vi.spyOn(Date, 'now').mockReturnValue(later)
+  },
+})
+
+afterEach(() => {
+  vi.restoreAllMocks()
 })
 
 const ids = (store: StateStore): Promise<string[]> => collect(store.list())

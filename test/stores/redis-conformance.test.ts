@@ -7,6 +7,7 @@
 import { afterAll, beforeAll } from 'vitest'
 import { Redis } from 'ioredis'
 import { RedisStore } from '../../src/stores/redis.js'
+import type { StateStore } from '../../src/types.js'
 import { describeStoreConformance } from './conformance.js'
 import {
   deleteByPrefix,
@@ -16,6 +17,14 @@ import {
   useStandaloneRedis,
   type StandaloneRedis,
 } from '../helpers/redis-server.js'
+
+/** Expires every key of the session, as its TTL would. */
+async function expireNow(store: StateStore, sessionId: string): Promise<void> {
+  const redis = store as RedisStore
+  const keys = redis.keys(sessionId)
+  for (const key of [keys.messages, keys.meta, keys.idempotency]) await redis.client.call('pexpire', key, 1)
+  await new Promise((resolve) => setTimeout(resolve, 20))
+}
 
 describeRedis('standalone', 'RedisStore conformance (standalone)', () => {
   let redis: StandaloneRedis
@@ -39,6 +48,9 @@ describeRedis('standalone', 'RedisStore conformance (standalone)', () => {
   describeStoreConformance({
     name: 'RedisStore (standalone, URL)',
     honoursSignal: true,
+    loadFirst: true,
+    summaries: true,
+    expire: expireNow,
     create: async (options) => {
       const prefix = uniquePrefix()
       prefixes.push(prefix)
@@ -53,6 +65,9 @@ describeRedis('cluster', 'RedisStore conformance (Cluster)', () => {
   describeStoreConformance({
     name: 'RedisStore (3-master Cluster)',
     honoursSignal: true,
+    loadFirst: true,
+    summaries: true,
+    expire: expireNow,
     create: async (options) => new RedisStore(cluster.client, { prefix: uniquePrefix(), ...options }),
   })
 })

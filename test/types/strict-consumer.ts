@@ -97,8 +97,8 @@ export async function strictConsumer(): Promise<void> {
   void new Pipeline({ provider, systemPromt: 'x' })
   // @ts-expect-error `baseUrl` is not `baseURL`
   void new OpenAIProvider({ model: 'gpt-4o-mini', baseUrl: 'http://localhost:11434/v1' })
-  // @ts-expect-error maxMessages is required once a window is given
-  void new Pipeline({ provider, contextWindow: { maxMessages: undefined } })
+  // @ts-expect-error a window starts on a user message or on any
+  void new Pipeline({ provider, contextWindow: { startOn: 'assistant' } })
   // @ts-expect-error a provider's reply is an assistant message with string content
   const bad: ProviderResponse = { message: { role: 'assistant' } }
   void bad
