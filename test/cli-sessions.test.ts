@@ -124,7 +124,18 @@ describeRedis('standalone', 'promptline sessions (a throwaway Redis)', () => {
       ])
 
       const json = await sessions(prefix, ['show', 'weather', '--json'])
-      expect(JSON.parse(json.stdout)).toEqual({ id: 'weather', ttlSeconds: null, idleSeconds: expect.any(Number), messages: CONVERSATION })
+      expect(JSON.parse(json.stdout)).toEqual({ id: 'weather', ttlSeconds: null, idleSeconds: expect.any(Number), summary: null, messages: CONVERSATION })
+    })
+
+    it('show: the rolling summary stored beside the messages comes first, marked; --json carries it', async () => {
+      const { prefix, store } = fresh()
+      await store.append('summarised', CONVERSATION)
+      expect(await store.saveSummary('summarised', { content: 'The user asked about the weather.', position: 3 })).toBe(true)
+      const { code, stdout } = await sessions(prefix, ['show', 'summarised'])
+      expect(code).toBe(0)
+      expect(lines(stdout)[1]).toBe('summary of messages 1–3: The user asked about the weather.')
+      const json = JSON.parse((await sessions(prefix, ['show', 'summarised', '--json'])).stdout) as { summary: { content: string; position: number } }
+      expect(json.summary).toMatchObject({ content: 'The user asked about the weather.', position: 3 })
     })
 
     it('export writes JSON Lines that import reads back; --out writes a file', async () => {

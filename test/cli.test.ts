@@ -50,6 +50,29 @@ describe.concurrent('promptline chat (offline, piped stdin)', { timeout: 60_000 
     expect(code).toBe(0)
   })
 
+  it('--summary-after keeps a rolling summary: the name survives the window, /history and --trace show it', async () => {
+    const input = "Hi, I'm Alice\nI need a hotel in Rome\nNear the station please\nFor three nights\nWith breakfast\nAnd a pool\nWhat is my name?\n/history\n"
+    const { code, stdout, stderr } = await cli(['--max-messages', '2', '--summary-after', '4', '--trace'], input)
+    expect(stderr).toBe('')
+    expect(code).toBe(0)
+    expect(stdout).toContain('assistant> Your name is Alice.')
+    expect(stdout).toContain('[trace] summary (background): now covers 4 stored message(s) (was 0; 4 summarised from a ')
+    expect(stdout).toContain('[trace] summary (background): now covers 8 stored message(s) (was 4; 4 summarised from a ')
+    expect(stdout).toContain(
+      '[trace] summary: pinned, covers 8 stored message(s): "The user\'s name is Alice. The user said: Hi, I\'m Alice / I need a hotel / Near the station please / For three nights"',
+    )
+    expect(stdout).toContain('  summary of messages 1–8: "The user\'s name is Alice. The user said: Hi, I\'m Alice / I need a hotel / Near the station please / For three nights"')
+    // Without it, the same chat forgets.
+    const plain = await cli(['--max-messages', '2'], input)
+    expect(plain.stdout).toContain("assistant> I don't know your name")
+  })
+
+  it('rejects a bad --summary-after', async () => {
+    const { code, stderr } = await cli(['--summary-after', '0'], '')
+    expect(code).toBe(2)
+    expect(stderr).toContain('--summary-after must be a positive integer, got "0"')
+  })
+
   it('--trace prints each middleware timing and what the window kept and dropped', async () => {
     const input = "Hi, I'm Alice\nNice weather\nWhat is my name?\n"
     const { code, stdout, stderr } = await cli(['--trace', '--max-messages', '3', '--system', 'Be brief.'], input)
@@ -144,7 +167,7 @@ describe.concurrent('promptline chat (offline, piped stdin)', { timeout: 60_000 
   it('--help prints the usage and exits 0', async () => {
     const { code, stdout } = await cli(['--help'], '')
     expect(stdout).toMatch(/^Usage: promptline chat \[options\]/)
-    const flags = ['--session <id>', '--provider <name>', '--max-messages <n>', '--max-tokens <n>', '--system <text>', '--trace', '--reasoning', '--model <name>', '--base-url <url>', '--redis <url>', '--prefix <prefix>', '--debug', '--help']
+    const flags = ['--session <id>', '--provider <name>', '--max-messages <n>', '--max-tokens <n>', '--system <text>', '--trace', '--reasoning', '--summary-after <n>', '--model <name>', '--base-url <url>', '--redis <url>', '--prefix <prefix>', '--debug', '--help']
     for (const flag of flags) expect(stdout).toContain(flag)
     expect(code).toBe(0)
   })

@@ -9,6 +9,8 @@ export interface CliOptions {
   maxTokens: number | undefined
   system: string | undefined
   trace: boolean
+  /** `--summary-after <n>`: keep a rolling summary, updated once n messages fell out of the window unsummarised. */
+  summaryAfter: number | undefined
   /** `--reasoning`: print the model's reasoning, dimmed, after each reply that has some. */
   reasoning: boolean
   help: boolean
@@ -50,6 +52,8 @@ Options:
   --max-tokens <n>     token limit of each request (default: none), counted with the tokenizer
                        of --model when gpt-tokenizer knows it, else of ${DEFAULT_MODEL}
   --system <text>      system prompt (pinned, never trimmed, never stored)
+  --summary-after <n>  keep a rolling summary of what left the window, updated once n messages
+                       fell out of it unsummarised (shown in /history and --trace)
   --trace              after each turn, print middleware timings and what trimming kept and dropped
   --reasoning          after each reply, print the model's reasoning (dimmed) when it sent some
   --debug              print the stack of an unexpected error
@@ -86,6 +90,7 @@ export function parseCliArgs(argv: readonly string[], env: NodeJS.ProcessEnv = p
       system: { type: 'string' },
       trace: { type: 'boolean', default: false },
       reasoning: { type: 'boolean', default: false },
+      'summary-after': { type: 'string' },
       model: { type: 'string' },
       'base-url': { type: 'string' },
       provider: { type: 'string' },
@@ -118,6 +123,7 @@ export function parseCliArgs(argv: readonly string[], env: NodeJS.ProcessEnv = p
     system: values.system,
     trace: values.trace,
     reasoning: values.reasoning,
+    summaryAfter: positiveInteger(values['summary-after'], '--summary-after'),
     help: values.help,
     debug: values.debug,
     model: values.model,

@@ -4,6 +4,8 @@ import type { Message } from '../types.js'
 const INTRODUCTION = /\b(?:I am|I'm|I’m|[Mm]y name is|[Cc]all me)\s+(\p{Lu}[\p{L}'-]*)/u
 /** How this demo's own replies mention the name, so it "remembers" what it said too. */
 const ACKNOWLEDGED = /^(?:Nice to meet you, |Your name is )([\p{Lu}][\p{L}'-]*)/u
+/** How the demo summariser (`--summary-after`) keeps the name. */
+const SUMMARISED = /The user's name is (\p{Lu}[\p{L}'-]*)\./u
 const NAME_QUESTION = /\b(?:what(?:'s| is) my name|who am i)\b/i
 const RECALL_QUESTION = /\bwhat did i (?:just )?say\b/i
 
@@ -11,7 +13,8 @@ const RECALL_QUESTION = /\bwhat did i (?:just )?say\b/i
 export function nameIn(messages: readonly Message[]): string | undefined {
   for (let i = messages.length - 1; i >= 0; i--) {
     const message = messages[i] as Message
-    const pattern = message.role === 'user' ? INTRODUCTION : message.role === 'assistant' ? ACKNOWLEDGED : undefined
+    const pattern =
+      message.role === 'user' ? INTRODUCTION : message.role === 'assistant' ? ACKNOWLEDGED : message.metadata?.summary !== undefined ? SUMMARISED : undefined
     const match = pattern?.exec(message.content)
     if (match?.[1] !== undefined) return match[1]
   }

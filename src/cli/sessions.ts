@@ -217,14 +217,18 @@ async function show(target: RedisTarget, [id]: string[], values: Record<string, 
   const [stat] = await sessionStats(target.store, [sessionId])
   const messages = await target.store.load(sessionId)
   if (messages.length === 0) throw missing(target, sessionId)
+  const summary = await target.store.loadSummary(sessionId)
   if (values.json === true) {
-    out(JSON.stringify({ id: sessionId, ttlSeconds: stat?.ttlSeconds ?? null, idleSeconds: stat?.idleSeconds ?? null, messages }, null, 2))
+    const { ttlSeconds = null, idleSeconds = null } = stat ?? {}
+    out(JSON.stringify({ id: sessionId, ttlSeconds, idleSeconds, summary: summary ?? null, messages }, null, 2))
     return 0
   }
   const color = colorsFor(process.stdout)
   const ttl = stat?.ttlSeconds == null ? 'no expiry' : `expires in ${formatDuration(stat.ttlSeconds)}`
   const idle = stat?.idleSeconds == null ? '' : ` · last activity ${formatDuration(stat.idleSeconds)} ago`
   out(color.bold(`session ${JSON.stringify(sessionId)}`) + color.dim(` · ${messages.length} message(s) · ${ttl}${idle}`))
+  // The rolling summary (`summary` option) lives beside the messages, which stay whole.
+  if (summary !== undefined) out(`${color.cyan('summary')}${color.dim(` of messages 1–${summary.position}:`)} ${summary.content}`)
   for (const line of formatTranscript(messages, color)) out(line)
   return 0
 }

@@ -3,6 +3,7 @@ import type { Pipeline } from '../pipeline.js'
 import type { Message, StateStore } from '../types.js'
 import { named } from '../compose.js'
 import { pinnedCount } from '../messages.js'
+import { isSummaryMessage, SUMMARY_HEADER } from '../summarizer.js'
 import { AbortError } from '../errors.js'
 
 type Outcome = 'ok' | 'failed' | 'interrupted' | 'timed out'
@@ -45,6 +46,13 @@ export class TurnTracer {
     })
     pipe.on('state:loaded', ({ count, last }) => (this.#loaded = { count, last }))
     pipe.on('state:saved', ({ count, storedLength, attempts }) => (this.#saved = { count, storedLength, attempts }))
+    // A background summary is written after the turn, before the next one: printed as it happens.
+    pipe.on('summary:updated', ({ previousPosition, position, summarised, requestChars, mode }) =>
+      this.#write(`[trace] summary (${mode}): now covers ${position} stored message(s) (was ${previousPosition}; ${summarised} summarised from a ${requestChars}-character request)`),
+    )
+    pipe.on('summary:failed', ({ error, position }) =>
+      this.#write(`[trace] summary: not updated, still covers ${position} (${error instanceof Error ? error.message : String(error)})`),
+    )
   }
 
   /** Records the view as `state-load` left it, before any trimming policy ran. Insert it after `state-load`. */
@@ -80,6 +88,10 @@ export class TurnTracer {
         line(`  dropped: ${dropped.map((m) => preview(m)).join(' | ')}`)
         from += report.dropped
       }
+    }
+    const summary = result.messages.find(isSummaryMessage)
+    if (summary !== undefined) {
+      line(`summary: pinned, covers ${(summary.metadata?.summary as { position: number }).position} stored message(s): ${JSON.stringify(summary.content.slice(SUMMARY_HEADER.length))}`)
     }
     line(`sent ${result.messages.length} message(s): ${result.messages.map((m) => preview(m)).join(' | ')}`)
 
@@ -128,6 +140,8 @@ export async function printHistory(store: StateStore, sessionId: string, write: 
     return
   }
   write(`session "${sessionId}", ${messages.length} stored message(s):`)
+  const summary = await store.loadSummary?.(sessionId)
+  if (summary !== undefined) write(`  summary of messages 1–${summary.position}: ${JSON.stringify(summary.content)}`)
   for (const [i, message] of messages.entries()) write(`  ${i + 1}. ${preview(message, 72)}`)
 }
 

@@ -1,4 +1,5 @@
 import type { Message } from '../types.js'
+import { isSummaryMessage } from '../summarizer.js'
 import type { Colors } from './colors.js'
 
 const ROLE_WIDTH = 11
@@ -6,8 +7,8 @@ const ROLE_WIDTH = 11
 /**
  * A stored conversation as a person reads it: one block a message, roles coloured,
  * an assistant's tool calls each followed by the tool message that answered it.
- * A `system` message with `metadata.summary: true` is marked as a summary, and
- * A message's `reasoning` (its readable text) is shown dimmed before the reply it led to.
+ * A summary message, as the pipeline pins it in a view, is marked as such, and a
+ * message's `reasoning` (its readable text) is shown dimmed before the reply it led to.
  */
 export function formatTranscript(messages: readonly Message[], color: Colors): string[] {
   const lines: string[] = []
@@ -26,7 +27,7 @@ export function formatTranscript(messages: readonly Message[], color: Colors): s
 
   for (const [i, message] of messages.entries()) {
     if (answered.has(i)) continue
-    const role = message.metadata?.summary === true ? 'summary' : message.role
+    const role = isSummaryMessage(message) ? 'summary' : message.role
     // The first line of a message carries its number and role; any further line is indented.
     let head = `${number(i)}  ${paint(role, color)(pad(role))}`
     const next = () => {
