@@ -10,7 +10,7 @@ import { DEFAULT_MODEL, type CliOptions } from './args.js'
 import { demoSummary } from './demo-summary.js'
 
 /** What of the command line shapes the pipeline (`chat` and `serve` share it). */
-export type PipelineChoices = Pick<CliOptions, 'model' | 'system' | 'maxMessages' | 'maxTokens'>
+export type PipelineChoices = Pick<CliOptions, 'model' | 'system' | 'maxMessages' | 'maxTokens' | 'summaryAfter'>
 
 export function createChatPipeline(options: PipelineChoices, provider: Provider, store: StateStore): Pipeline {
   return new Pipeline(pipelineOptions(options, provider, store))

@@ -102,7 +102,7 @@ export async function runServe(argv: readonly string[]): Promise<number> {
     process.env,
   )
   const pipeline = createChatPipeline(
-    { maxMessages, maxTokens: undefined, system: values.system, model: values.model },
+    { maxMessages, maxTokens: undefined, system: values.system, model: values.model, summaryAfter: undefined },
     chosen.provider,
     store,
   )
