@@ -16,6 +16,8 @@ export default defineConfig({
   resolve: { alias },
   test: {
     include: ['test/**/*.test.ts'],
+    // The headless-browser tests have their own script (npm run test:browser).
+    exclude: ['test/browser/**', '**/node_modules/**'],
     testTimeout: 20_000,
     hookTimeout: 60_000,
     // Redis servers are started per suite; two cores are plenty for a few forks.

@@ -472,6 +472,7 @@ async function redisBench(url: string): Promise<void> {
     ])
     await client.del(rawKey)
   }
+  await leaseBench(client, () => sent)
   await pipe.shutdown()
   await summaryPipe.shutdown()
   await store.close()
@@ -487,6 +488,45 @@ async function redisBench(url: string): Promise<void> {
     const count = length >= 10_000 ? (quick ? 3 : 20) : quick ? 50 : 200
     rows.push(...(await langchainRedisRows(url, length, count, quick ? 1 : 3)))
   }
+}
+
+/**
+ * What the per-session lease (`RedisStore` option `lock`) adds to a turn: the same
+ * turn with and without it, measured alternately in this run on the same client.
+ * Uncontended: the lease's own round trips (SET NX PX, the release), not waiting.
+ */
+async function leaseBench(client: Redis, sentSoFar: () => number): Promise<void> {
+  const prefix = `leasebench${Date.now()}`
+  const plain = new RedisStore(client, { prefix })
+  const locked = new RedisStore(client, { prefix, lock: { ttlMs: 10_000 } })
+  const plainPipe = pipelineOn(plain)
+  const lockedPipe = pipelineOn(locked)
+  const id = 'lease-10'
+  await plain.save(id, history(10))
+  const reset = () => client.ltrim(plain.keys(id).messages, 0, 9)
+  const run = (pipe: Pipeline) => (i: number) => pipe.execute(id, 'user', `Follow-up question number ${i}?`)
+  // Alternate the two, so drift on a shared machine hits both alike.
+  let without = Number.POSITIVE_INFINITY
+  let withLease = Number.POSITIVE_INFINITY
+  let leasedSent = 0
+  for (let round = 0; round < 3; round++) {
+    without = Math.min(without, await measure(REDIS_TURNS, WARMUP / 5, run(plainPipe), reset))
+    const before = sentSoFar()
+    withLease = Math.min(withLease, await measure(REDIS_TURNS, WARMUP / 5, run(lockedPipe), reset))
+    leasedSent += sentSoFar() - before
+  }
+  // Each measured call (warm-up included) is one turn and one reset (an LTRIM, not the turn's).
+  const calls = 3 * (WARMUP / 5 + ROUNDS * REDIS_TURNS)
+  const trips = (leasedSent - calls) / calls
+  rows.push(['baseline for the lease row: the same RedisStore turn without a lease', '10–110', fmt(without), '1.00×'])
+  rows.push([
+    `lease (\`lock\`): RedisStore turn holding the session's lease, ${trips.toFixed(2)} round trips/turn`,
+    '10–110',
+    `${fmt(withLease)} (+${fmt(withLease - without)})`,
+    ratio(withLease, without),
+  ])
+  await Promise.all([plainPipe.shutdown(), lockedPipe.shutdown()])
+  await client.del(...Object.values(plain.keys(id)), `${prefix}:{${id}}:lease`)
 }
 
 /** `history(length)` with a tool group (a call and a 2 kB result) in every 10 messages. */

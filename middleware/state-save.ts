@@ -112,7 +112,14 @@ export function stateSave(store: StateStore, options: StateSaveOptions = {}): Mi
 function appendOnce(store: StateStore, ctx: ExecutionContext, signal: AbortSignal | undefined): Promise<number> {
   let write: Promise<number>
   try {
-    write = store.append(ctx.sessionId, ctx.newMessages, { idempotencyKey: ctx.executionId, ...(signal && { signal }) })
+    // Fenced by the session's lease, when the pipeline holds one: a turn whose lease
+    // expired meanwhile must not interleave with the turn that took it over.
+    const fence = ctx.lease?.fence
+    write = store.append(ctx.sessionId, ctx.newMessages, {
+      idempotencyKey: ctx.executionId,
+      ...(signal && { signal }),
+      ...(fence !== undefined && { fence }),
+    })
   } catch (error) {
     return Promise.reject(error)
   }

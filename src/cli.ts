@@ -1,13 +1,15 @@
 #!/usr/bin/env node
 /**
  * The `promptline` command: `promptline chat` (a terminal chat over a pipeline) and
- * `promptline sessions …` (looking after sessions stored in Redis). Exit codes:
+ * `promptline sessions …` (looking after sessions stored in Redis) and `promptline serve`
+ * (the HTTP API and a chat page). Exit codes:
  * 0 ok, 1 failure, 2 usage. Errors are one line on stderr; `--debug` adds the stack.
  * See `promptline --help` and docs/cli.md.
  */
 import process from 'node:process'
 import { runChat } from './cli/chat.js'
 import { runSessions } from './cli/sessions.js'
+import { runServe } from './cli/serve.js'
 import { colorsFor } from './cli/colors.js'
 import { CommandError, UsageError } from './cli/usage.js'
 import { packageVersion } from './cli/version.js'
@@ -16,6 +18,7 @@ import { closestName } from './validate.js'
 const COMMANDS: Record<string, (argv: readonly string[]) => Promise<number>> = {
   chat: runChat,
   sessions: runSessions,
+  serve: runServe,
 }
 
 const USAGE = `Usage: promptline <command> [options]
@@ -25,6 +28,7 @@ Chat through a promptline pipeline, and look after stored sessions.
 Commands:
   chat                 chat in the terminal, or pipe messages in (offline by default)
   sessions <command>   list, show, export, import, fork or delete sessions in Redis
+  serve                serve conversations over HTTP, with a chat page (offline by default)
 
 Options:
   -h, --help           show this help (and "promptline <command> --help" a command's)
@@ -34,6 +38,7 @@ Examples:
   npx promptline chat
   promptline chat --redis redis://127.0.0.1:6379 --session alice
   promptline sessions list --redis redis://127.0.0.1:6379
+  promptline serve --port 8787
 
 Exit codes: 0 done, 1 failed, 2 bad command line. NO_COLOR turns colours off.`
 

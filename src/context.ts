@@ -1,4 +1,4 @@
-import type { Message, Usage } from './types.js'
+import type { Message, SessionLease, Usage } from './types.js'
 import { AbortError, PromptlineError } from './errors.js'
 import type { EventPayload, PipelineEventName } from './events.js'
 
@@ -70,6 +70,11 @@ export interface ExecutionContext {
   readonly signal: AbortSignal
   /** Free space for user middleware. */
   readonly state: Map<string, unknown>
+  /**
+   * The session's lease when the store orders turns across processes (`RedisStore`
+   * with `lock`): `state-save` fences its append with `lease.fence`. Otherwise undefined.
+   */
+  readonly lease?: SessionLease | undefined
   /**
    * Set while streaming: `provider-call` passes each text delta here and awaits
    * the returned promise, which settles once the consumer has taken the delta

@@ -71,6 +71,35 @@ export class SessionExistsError extends PromptlineError {
   }
 }
 
+/**
+ * A turn could not take its session's lease (see `RedisStore`'s `lock`) within
+ * `lock.waitMs`: another process held the session for the whole wait.
+ */
+export class SessionBusyError extends PromptlineError {
+  override name = 'SessionBusyError'
+  readonly sessionId: string
+
+  constructor(sessionId: string, waitedMs: number) {
+    super(`Session \`${sessionId}\` is busy: another turn held its lease for the whole ${waitedMs} ms wait`)
+    this.sessionId = sessionId
+  }
+}
+
+/**
+ * A fenced write was refused: the turn's lease on the session expired or was taken
+ * over before the write reached the store, so the write could interleave with
+ * another process's turn. Nothing of it was stored; retrying cannot help.
+ */
+export class LeaseLostError extends PromptlineError {
+  override name = 'LeaseLostError'
+  readonly sessionId: string
+
+  constructor(sessionId: string, detail: string) {
+    super(`Lost the lease on session \`${sessionId}\`: ${detail}`)
+    this.sessionId = sessionId
+  }
+}
+
 /** A provider call failed. `status` is the HTTP status when there was one. */
 export class ProviderError extends PromptlineError {
   override name = 'ProviderError'

@@ -10,6 +10,8 @@ export interface TurnEvent {
 /** Every event a pipeline emits, with its payload. */
 export interface PipelineEvents {
   'execution:start': TurnEvent & { role: Role; streaming: boolean }
+  /** The turn holds its session's lease (a store with leases, e.g. `RedisStore`'s `lock`); `waitedMs`: how long it waited for it. */
+  'session:leased': TurnEvent & { waitedMs: number }
   'middleware:start': TurnEvent & { name: string }
   'middleware:end': TurnEvent & { name: string; durationMs: number; error?: unknown }
   'state:loaded': TurnEvent & { count: number; last: number | undefined }

@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto'
 import type { ExecuteOptions, ExecuteResult, ExecutionContext, Middleware, StreamChunk, TurnOptions } from './context.js'
 import { abortErrorOf, resultOf, turnAbortError } from './context.js'
-import type { Message, Provider, Role, StateStore, ToolDefinition } from './types.js'
+import type { Message, Provider, Role, SessionLease, StateStore, ToolDefinition } from './types.js'
 import type { PricingTable } from './pricing.js'
 import type { TokenCounter } from './tokens.js'
 import { compose, named, type ComposeHooks } from './compose.js'
@@ -221,7 +221,10 @@ const DEFAULT_WINDOW = { maxMessages: 20 } as const
  * `state-load → context-window → token-truncation → [your middleware] → provider-call → state-save`.
  *
  * Turns on the same session run one after another in this process (the second
- * sees the first's messages); turns on different sessions run concurrently.
+ * sees the first's messages); turns on different sessions run concurrently. With a
+ * store that leases sessions (`RedisStore`'s `lock`), a turn also holds its
+ * session's lease from before its load until its save, so the same holds across
+ * processes.
  *
  * @example
  * ```ts
@@ -237,6 +240,7 @@ export class Pipeline extends PipelineEmitter {
   readonly #systemMessages: readonly Message[]
   readonly #timeoutMs: number | false
   readonly #ownedStore: StateStore | undefined
+  readonly #store: StateStore | undefined
   #chainCache: Chain | undefined
   /**
    * Per busy session, what its next turn waits for before it runs: the previous
@@ -256,6 +260,7 @@ export class Pipeline extends PipelineEmitter {
       this.#systemMessages = systemMessages(systemPrompt)
       this.#timeoutMs = checkTimeout(timeoutMs)
       this.#ownedStore = undefined
+      this.#store = undefined
       return
     }
     if (options === null || typeof options !== 'object' || Array.isArray(options)) {
@@ -302,6 +307,7 @@ export class Pipeline extends PipelineEmitter {
       summary = { store, plan: summaryPlan(options.summary, provider, options.pricing) }
     }
     this.#ownedStore = options.store === undefined ? store : undefined
+    this.#store = store
     this.#systemMessages = systemMessages(systemPrompt)
     this.#timeoutMs = checkTimeout(options.timeoutMs)
 
@@ -337,6 +343,15 @@ export class Pipeline extends PipelineEmitter {
     } finally {
       Pipeline.#chain = undefined
     }
+  }
+
+  /**
+   * The store of a pipeline built with `new Pipeline(options)` (the one passed in,
+   * or the `MemoryStore` it created); `undefined` for a `Pipeline.from` chain.
+   * `promptline/http` reads and administers sessions through it.
+   */
+  get store(): StateStore | undefined {
+    return this.#store
   }
 
   /** Names of the middleware in order, built-ins included. */
@@ -595,7 +610,23 @@ export class Pipeline extends PipelineEmitter {
           throw abortErrorOf(sessionId, controller.signal.reason)
         }
       }
-      return await this.#turn(sessionId, inputs, controller.signal, deadline, onDelta, release)
+      // Cross-process ordering (a store with leases, e.g. RedisStore's `lock`): taken
+      // after this process's own queue, so only one turn per process waits on Redis.
+      // Without one, nothing is awaited: a turn pays only for what it uses.
+      const leaseStarted = performance.now()
+      const leasing = this.#store?.acquireLease?.(sessionId, { signal: controller.signal })
+      if (leasing === undefined) return await this.#turn(sessionId, inputs, controller.signal, deadline, onDelta, release, undefined)
+      const lease = await leaseOrAbort(sessionId, leasing, controller.signal)
+      const leased = { lease, waitedMs: performance.now() - leaseStarted }
+      const onLost = () => controller.abort(lease.lost.reason)
+      lease.lost.addEventListener('abort', onLost)
+      try {
+        // The lease is given up once the turn's writes have settled, so the next holder loads them.
+        const releaseLease = (held: Promise<unknown>) => release(held.then(() => lease.release()))
+        return await this.#turn(sessionId, inputs, controller.signal, deadline, onDelta, releaseLease, leased)
+      } finally {
+        lease.lost.removeEventListener('abort', onLost)
+      }
     } finally {
       // Whatever failed on the way, the session's queue must move on.
       if (!released) release(previous ?? Promise.resolve())
@@ -614,6 +645,7 @@ export class Pipeline extends PipelineEmitter {
     deadline: Deadline | undefined,
     onDelta: ((text: string) => void | Promise<void>) | undefined,
     release: (held: Promise<unknown>) => void,
+    leased: { lease: SessionLease; waitedMs: number } | undefined,
   ): Promise<ExecuteResult> {
     // Whether the provider streamed text: only then can a partial reply still be saved after the abort.
     let streamed = false
@@ -627,7 +659,9 @@ export class Pipeline extends PipelineEmitter {
     const messages = this.#systemMessages.length === 0 ? inputs.slice() : [...this.#systemMessages, ...inputs]
     const pinned = this.#systemMessages.length
     const ctx = new TurnContext(this, randomUUID(), sessionId, inputs, messages, pinned, signal, deliver)
+    ctx.lease = leased?.lease
     ctx.emit('execution:start', { role: ctx.input.role, streaming: onDelta !== undefined })
+    if (leased !== undefined) ctx.emit('session:leased', { waitedMs: leased.waitedMs })
     let running: Promise<void> | undefined
     let cutOff = false
     let result: ExecuteResult
@@ -853,6 +887,16 @@ function heldBy(ctx: TurnContext, running: Promise<void> | undefined, partialPen
   if (running === undefined) return Promise.resolve()
   if (partialPending) return running.then(settle, settle).then(() => ctx.writesSettled())
   return ctx.writesSettled()
+}
+
+/** The lease, or, when the turn's signal stopped the wait (its deadline, its caller), the turn's `AbortError`. */
+async function leaseOrAbort(sessionId: string, leasing: Promise<SessionLease>, signal: AbortSignal): Promise<SessionLease> {
+  try {
+    return await leasing
+  } catch (error) {
+    if (signal.aborted) throw abortErrorOf(sessionId, signal.reason)
+    throw error
+  }
 }
 
 function systemMessages(systemPrompt: unknown): readonly Message[] {

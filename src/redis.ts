@@ -10,6 +10,7 @@ export {
   type RedisStoreOptions,
   type RedisSessionKeys,
   type RedisWaitOptions,
+  type RedisLockOptions,
   type RedisFailureCode,
   type RedisClient,
 } from './stores/redis.js'

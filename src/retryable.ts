@@ -1,4 +1,4 @@
-import { StateCorruptError } from './errors.js'
+import { LeaseLostError, StateCorruptError } from './errors.js'
 
 /**
  * The messages `fetch` implementations give the `TypeError` they throw when the
@@ -41,7 +41,7 @@ export function isNetworkTypeError(error: unknown): boolean {
  * `state-save` uses it, and so should any retry around a store call.
  */
 export function isRetryableStoreError(error: unknown): boolean {
-  if (error instanceof StateCorruptError) return false
+  if (error instanceof StateCorruptError || error instanceof LeaseLostError) return false
   if (error instanceof TypeError) return isNetworkTypeError(error)
   return true
 }

@@ -1,6 +1,6 @@
 import type { ExecutionContext, TrimReport } from './context.js'
 import type { EventPayload, PipelineEmitter, PipelineEventName } from './events.js'
-import type { Message, Usage } from './types.js'
+import type { Message, SessionLease, Usage } from './types.js'
 
 /** The pipeline's `ExecutionContext`: a class so every turn's context has one shape. */
 export class TurnContext implements ExecutionContext, TurnWrites {
@@ -17,6 +17,7 @@ export class TurnContext implements ExecutionContext, TurnWrites {
   saved = false
   storedLength: number | undefined = undefined
   readonly state = new Map<string, unknown>()
+  lease: SessionLease | undefined = undefined
   readonly trimmed: Record<string, TrimReport> = {}
   readonly #events: PipelineEmitter
   /** Store writes of this turn that have not settled yet (see `trackWrite`). */

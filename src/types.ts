@@ -112,6 +112,31 @@ export interface AppendOptions {
    * already sent may still land: that is why appends are idempotent.
    */
   signal?: AbortSignal | undefined
+  /**
+   * A lease's `fence` (see `StateStore.acquireLease`): the store refuses the append
+   * with `LeaseLostError` unless that lease still holds the session. Pass it only
+   * to the store that issued the lease.
+   */
+  fence?: string | undefined
+}
+
+/**
+ * A turn's hold on a session across processes, from `StateStore.acquireLease`.
+ * The store renews it while it is held.
+ */
+export interface SessionLease {
+  /** Given to `append` as `fence`: the append is refused once this lease is lost. */
+  readonly fence: string
+  /** Aborts (with `LeaseLostError`) once the store knows the lease is lost. */
+  readonly lost: AbortSignal
+  /** Gives the lease up and stops renewing it. Never rejects; a second call does nothing. */
+  release(): Promise<void>
+}
+
+/** Options of `StateStore.acquireLease`. */
+export interface AcquireLeaseOptions {
+  /** Stop waiting for the lease when it aborts (rejecting with its reason). */
+  signal?: AbortSignal | undefined
 }
 
 /** Bounds `StateStore.list`, which otherwise walks every session (and remembers the ids it yielded). */
@@ -145,6 +170,13 @@ export interface StateStore {
   list(options?: ListOptions): AsyncIterable<string>
   /** Releases what the store holds (connections, timers); the pipeline closes only a store it created itself. */
   close(): Promise<void>
+  /**
+   * Optional: a store that orders turns across processes (`RedisStore` with `lock`)
+   * returns a promise of the session's lease, waiting while another holder has it;
+   * `undefined` when it does not lease. The pipeline takes the lease before a
+   * turn loads, fences the turn's append with it, and releases it after the save.
+   */
+  acquireLease?(sessionId: string, options?: AcquireLeaseOptions): Promise<SessionLease> | undefined
   /**
    * Optional parts of the contract this store implements. A store without
    * `features` implements only the methods above.

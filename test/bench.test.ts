@@ -75,6 +75,8 @@ describe('npm run bench -- --quick', () => {
         new RegExp(String.raw`\| 8 processes × 200 sessions × \d+ turns: RedisStore turns \(Redis CPU ${figure}/turn, \d+% of a core; worst p99 \d+ ms\) \| 20 \| \d+ turns/s \| [\d.]+× of raw; Redis CPU/turn [\d.]+× \|`),
       )
       expect(redisRows.filter((row) => row.startsWith('| RedisStore turn with summary'))).toHaveLength(3)
+      // The lease adds its own two: SET NX PX before the load, the release after the save (the fence rides in the append).
+      expect(stdout).toMatch(/\| lease \(`lock`\): RedisStore turn holding the session's lease, 4\.00 round trips\/turn \| 10–110 \| [\d.]+ (µs|ms) \(\+-?[\d.]+ (µs|ms)\) \| [\d.]+× \|/)
     }
   }, 310_000)
 })

@@ -5,7 +5,7 @@ import type { PipelineEventName, PipelineEvents } from '../src/events.js'
 import { Pipeline, BUILT_IN_MIDDLEWARE } from '../src/pipeline.js'
 import { MockProvider } from '../src/providers/mock.js'
 import { MemoryStore } from '../src/stores/memory.js'
-import type { Message } from '../src/types.js'
+import type { AppendOptions, Message, SessionLease } from '../src/types.js'
 import { FlakyStore } from './helpers/flaky-store.js'
 import { user } from './helpers/messages.js'
 
@@ -16,6 +16,7 @@ import { user } from './helpers/messages.js'
  */
 const EVENT_NAMES = Object.keys({
   'execution:start': true,
+  'session:leased': true,
   'middleware:start': true,
   'middleware:end': true,
   'state:loaded': true,
@@ -209,6 +210,12 @@ describe('events of failures', () => {
     store.failLoads = 2
     store.failAppends = Number.POSITIVE_INFINITY
     await pipe.execute('s', 'user', 'a failing turn')
+    // And a turn on a store that leases its sessions (RedisStore's `lock`; here an in-memory stand-in).
+    const leasing = new Pipeline({ provider: new MockProvider(), store: new LeasingMemoryStore() })
+    const leasedEvents = recordAll(leasing)
+    await leasing.execute('s', 'user', 'a leased turn')
+    events.push(...leasedEvents)
+    expect(leasedEvents.find((e) => e.name === 'session:leased')?.payload).toMatchObject({ waitedMs: expect.any(Number) })
     expect(new Set(events.map((e) => e.name))).toEqual(new Set(EVENT_NAMES.filter((name) => !POLICY_EVENTS.includes(name))))
   })
 
@@ -240,6 +247,19 @@ describe('events of failures', () => {
     expect((oversized as { removedTokens: number }).removedTokens).toBeGreaterThan(1_500)
   })
 })
+
+/** A MemoryStore whose sessions are leased (one process: the lease is never contended). */
+class LeasingMemoryStore extends MemoryStore {
+  acquireLease(): Promise<SessionLease> {
+    return Promise.resolve({ fence: 'only-holder', lost: new AbortController().signal, release: async () => {} })
+  }
+
+  override append(sessionId: string, messages: Message[], options?: AppendOptions): Promise<number> {
+    const { fence, ...rest } = options ?? {}
+    expect(fence).toBe('only-holder')
+    return super.append(sessionId, messages, rest)
+  }
+}
 
 describe('without listeners', () => {
   it('turns work and the pipeline emits nothing at all (no payload is built)', async () => {

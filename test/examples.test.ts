@@ -59,6 +59,22 @@ describe.concurrent('examples', { timeout: 60_000 }, () => {
     expect(lines.at(-1)).toBe('chain reply: Echo: I am [email], saved: true')
   })
 
+  it('serve-node.ts: node:http serves JSON and SSE turns, and Bob cannot see Alice\'s session', async () => {
+    expect(await outputOf('serve-node.ts')).toEqual([
+      '200 Hello from the server! (2 stored)',
+      'event: delta, event: delta, event: delta, event: delta, event: done',
+      'bob: 404 urn:promptline:problem:session-not-found',
+    ])
+  })
+
+  it('serve-hono.ts: the handler inside a Hono app', async () => {
+    expect(await outputOf('serve-hono.ts')).toEqual(['200 Hello from Hono!', '{"sessions":["s1"]}'])
+  })
+
+  it('serve-express.ts: the handler inside an Express app, with its body limit', async () => {
+    expect(await outputOf('serve-express.ts')).toEqual(['200 Hello from Express!', '413 urn:promptline:problem:body-too-large'])
+  })
+
   it('testing-middleware.ts: MockProvider records what each turn sent', async () => {
     expect(await outputOf('testing-middleware.ts')).toEqual(['ok: signature middleware', 'ok: provider failure'])
   })
@@ -217,6 +233,13 @@ describeRedis('standalone', 'examples on Redis', () => {
       'Hello, Alice!',
       'Your name is Alice.',
       'stored in Redis: 4 messages',
+    ])
+  })
+
+  it('serve-redis.ts: two instances on one Redis, the lease ordering one session\'s turns', { timeout: 60_000 }, async () => {
+    expect(await outputOf('serve-redis.ts', { REDIS_URL: redis.url })).toEqual([
+      'all 10 answered',
+      '20 stored; earlier messages seen: 0 2 4 6 8 10 12 14 16 18',
     ])
   })
 

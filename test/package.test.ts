@@ -19,7 +19,7 @@ const exec = promisify(execFile)
 const FIXTURES = join(ROOT, 'test/fixtures/consumer')
 const TSC = join(ROOT, 'node_modules/typescript/bin/tsc')
 const NPM = process.platform === 'win32' ? 'npm.cmd' : 'npm'
-const ENTRIES = ['promptline', 'promptline/redis', 'promptline/openai', 'promptline/anthropic', 'promptline/ai-sdk', 'promptline/middleware', 'promptline/utils', 'promptline/testing']
+const ENTRIES = ['promptline', 'promptline/redis', 'promptline/openai', 'promptline/anthropic', 'promptline/ai-sdk', 'promptline/http', 'promptline/middleware', 'promptline/utils', 'promptline/testing']
 
 const STRICT = {
   target: 'ES2022',
@@ -160,6 +160,7 @@ describe('the packed package, installed from its tarball', { timeout: 120_000 },
     ['promptline/anthropic', '@anthropic-ai/sdk', 'openai'],
     // Nothing of the AI SDK is installed here: the entry must load (and type-check) without it.
     ['promptline/ai-sdk', undefined, '@anthropic-ai/sdk'],
+    ['promptline/http', undefined, 'ioredis'],
     ['promptline/middleware', undefined, 'openai'],
     ['promptline/utils', undefined, 'openai'],
     ['promptline/testing', undefined, 'ioredis'],

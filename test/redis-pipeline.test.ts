@@ -169,6 +169,25 @@ describeRedis('cluster', 'Pipeline on RedisStore (Cluster)', () => {
   })
 
   conversationScenarios(() => current)
+
+  it('the session lease on a Cluster: its key shares the session\'s slot, so the fenced append runs there', async () => {
+    const prefix = uniquePrefix('cluster-lease')
+    const providers = [0, 1].map(() => new MockProvider({ reply: (messages) => `seen ${messages.length - 1}` }))
+    const stores = providers.map(() => new RedisStore(cluster.client, { prefix, lock: { ttlMs: 2_000 } }))
+    const pipelines = providers.map((provider, i) => new Pipeline({ provider, store: stores[i] as RedisStore, contextWindow: false }))
+    // Sessions spread over the slots of all three masters, two "processes" each.
+    const sessions = ['a', 'b', 'c', 'd', 'e', 'f']
+    await Promise.all(
+      sessions.flatMap((id) => Array.from({ length: 6 }, (_, i) => (pipelines[i % 2] as Pipeline).execute(id, 'user', `q${i}`))),
+    )
+    for (const id of sessions) {
+      const replies = (await (stores[0] as RedisStore).load(id)).filter((m) => m.role === 'assistant').map((m) => m.content)
+      expect(replies).toEqual(['seen 0', 'seen 2', 'seen 4', 'seen 6', 'seen 8', 'seen 10'])
+      expect(await cluster.client.exists(`${prefix}:{${id}}:lease`)).toBe(0)
+      await (stores[0] as RedisStore).delete(id)
+    }
+    await Promise.all(pipelines.map((pipe) => pipe.shutdown()))
+  })
 })
 
 describeRedis('controlled', 'Pipeline on RedisStore while Redis is killed and restarted', () => {

@@ -9,11 +9,14 @@ import { MockProvider } from '../providers/mock.js'
 import { DEFAULT_MODEL, type CliOptions } from './args.js'
 import { demoSummary } from './demo-summary.js'
 
-export function createChatPipeline(options: CliOptions, provider: Provider, store: StateStore): Pipeline {
+/** What of the command line shapes the pipeline (`chat` and `serve` share it). */
+export type PipelineChoices = Pick<CliOptions, 'model' | 'system' | 'maxMessages' | 'maxTokens' | 'summaryAfter'>
+
+export function createChatPipeline(options: PipelineChoices, provider: Provider, store: StateStore): Pipeline {
   return new Pipeline(pipelineOptions(options, provider, store))
 }
 
-function pipelineOptions(options: CliOptions, provider: Provider, store: StateStore): PipelineOptions {
+function pipelineOptions(options: PipelineChoices, provider: Provider, store: StateStore): PipelineOptions {
   const tokenModel = isKnownChatModel(options.model) ? options.model : DEFAULT_MODEL
   return {
     provider,

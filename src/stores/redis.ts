@@ -1,8 +1,27 @@
-import { createHash } from 'node:crypto'
+import { createHash, randomBytes } from 'node:crypto'
 import { Redis, type Cluster } from 'ioredis'
-import type { AppendOptions, ListOptions, LoadedSession, LoadOptions, Message, SessionSummary, StateStore, StoreFeatures } from '../types.js'
+import type {
+  AcquireLeaseOptions,
+  AppendOptions,
+  ListOptions,
+  LoadedSession,
+  LoadOptions,
+  Message,
+  SessionLease,
+  SessionSummary,
+  StateStore,
+  StoreFeatures,
+} from '../types.js'
 import { checkedSummary } from './summary.js'
-import { PromptlineError, SessionExistsError, SessionNotFoundError, StateCorruptError, StoreClosedError } from '../errors.js'
+import {
+  LeaseLostError,
+  PromptlineError,
+  SessionBusyError,
+  SessionExistsError,
+  SessionNotFoundError,
+  StateCorruptError,
+  StoreClosedError,
+} from '../errors.js'
 import {
   assertDuration,
   assertKnownKeys,
@@ -70,12 +89,40 @@ export interface RedisStoreOptions {
    * @example { replicas: 1, timeoutMs: 500 }
    */
   wait?: RedisWaitOptions
+  /**
+   * Orders turns on one session across processes (several servers on one Redis).
+   * Before a turn loads, the pipeline takes the session's lease (`SET NX PX` with a
+   * random token), the store renews it every `ttlMs / 3` while the turn runs, and
+   * the turn's append is fenced: refused with `LeaseLostError` unless the lease is
+   * still this turn's. A turn that cannot get the lease within `waitMs` rejects
+   * with `SessionBusyError`. See `docs/serving.md` for what it guarantees and costs.
+   * @default undefined (no lease: turns are ordered within each process only)
+   * @example { ttlMs: 10_000, waitMs: 30_000 }
+   */
+  lock?: RedisLockOptions
 }
 
-const OPTION_KEYS = ['prefix', 'ttlSeconds', 'maxMessages', 'wait']
+/** See `RedisStoreOptions.lock`. */
+export interface RedisLockOptions {
+  /**
+   * How long a lease lives without renewal: how long the other processes wait for
+   * a session whose holder died (kill -9, a lost network). Renewed every third of it.
+   * @default 10_000
+   */
+  ttlMs?: number
+  /** How long a turn waits for the lease before `SessionBusyError` (its deadline still applies). @default 30_000 */
+  waitMs?: number
+}
+
+const OPTION_KEYS = ['prefix', 'ttlSeconds', 'maxMessages', 'wait', 'lock']
+const LOCK_KEYS = ['ttlMs', 'waitMs']
+const ACQUIRE_LEASE_KEYS = ['signal']
+/** @see RedisLockOptions */
+const DEFAULT_LEASE_TTL_MS = 10_000
+const DEFAULT_LEASE_WAIT_MS = 30_000
 const WAIT_KEYS = ['replicas', 'timeoutMs']
 const LOAD_KEYS = ['last', 'first', 'signal']
-const APPEND_KEYS = ['idempotencyKey', 'signal']
+const APPEND_KEYS = ['idempotencyKey', 'signal', 'fence']
 /** How long `close()` lets pending replies arrive before it drops the connection. */
 const CLOSE_GRACE_MS = 1_000
 
@@ -398,6 +445,42 @@ return 1
 `)
 
 // ---------------------------------------------------------------------------
+// Session leases (the `lock` option). The lease key shares the session's hash
+// tag, so the fenced append can read it on a Cluster.
+// ---------------------------------------------------------------------------
+
+/** KEYS: lease. ARGV: token, ttl ms. 1 when the lease was still this token's (and is extended), else 0. */
+const RENEW_LEASE = script('allow-oom', `
+if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('PEXPIRE', KEYS[1], ARGV[2]) end
+return 0
+`)
+
+/** KEYS: lease. ARGV: token. Deletes the lease only if it is still this token's. */
+const RELEASE_LEASE = script('allow-oom', `
+if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end
+return 0
+`)
+
+/**
+ * APPEND behind a fence. KEYS: msgs, meta, idem, lease. ARGV: the lease token,
+ * then APPEND's own ARGV. Refuses (PLFENCE) unless the lease still holds that
+ * token, except for a repeat of an append that already landed (its idempotency key
+ * is known), which APPEND answers as the no-op it is. Built from APPEND's source,
+ * so the two never drift apart.
+ */
+// (ARGV[3], once the token is removed, is APPEND's idempotency key; the lease
+// tests fail if APPEND's arguments ever move.)
+const FENCED_APPEND = script('', `
+local fence = table.remove(ARGV, 1)
+if redis.call('GET', KEYS[4]) ~= fence then
+  local repeat_key = ARGV[3]
+  if repeat_key == '' or redis.call('TYPE', KEYS[3])['ok'] ~= 'zset' or not redis.call('ZSCORE', KEYS[3], repeat_key) then
+    return redis.error_reply('PLFENCE the lease was lost before the append reached Redis')
+  end
+end
+${APPEND.lua.replace(/^#!lua[^\n]*\n/, '')}`)
+
+// ---------------------------------------------------------------------------
 // Session id → key encoding
 // ---------------------------------------------------------------------------
 
@@ -452,6 +535,7 @@ function slotOfTag(tag: string): number {
 const MSGS = '}:msgs'
 const META = '}:meta'
 const IDEM = '}:idem'
+const LEASE = '}:lease'
 
 /**
  * The ioredis clients a `RedisStore` accepts: one server, or a Cluster, whose masters
@@ -526,6 +610,8 @@ export class RedisStore implements StateStore {
   readonly ttlSeconds: number | undefined
   readonly maxMessages: number | undefined
   readonly wait: Readonly<RedisWaitOptions> | undefined
+  /** The `lock` option with its defaults filled in; `undefined` without one. */
+  readonly lock: Readonly<Required<RedisLockOptions>> | undefined
   readonly #ownsClient: boolean
   /**
    * The calls waiting for Redis: `close()` rejects them with `StoreClosedError`.
@@ -561,7 +647,7 @@ export class RedisStore implements StateStore {
     }
     assertOptionsObject(options, 'options')
     assertKnownKeys(options, OPTION_KEYS, 'options')
-    const { prefix = 'promptline', ttlSeconds, maxMessages, wait } = options
+    const { prefix = 'promptline', ttlSeconds, maxMessages, wait, lock } = options
     assertNonEmptyString(prefix, 'prefix')
     if (prefix.includes('{') || prefix.includes('}')) {
       throw new TypeError(`Expected \`prefix\` to contain no \`{\` or \`}\`, got \`${show(prefix)}\`.`)
@@ -577,8 +663,22 @@ export class RedisStore implements StateStore {
       assertDuration(wait.timeoutMs, 'wait.timeoutMs')
     }
 
+    if (lock !== undefined) {
+      if (lock === null || typeof lock !== 'object' || Array.isArray(lock)) {
+        throw new TypeError(`Expected \`lock\` to be an object like { ttlMs: 10_000 }, got \`${show(lock)}\`.`)
+      }
+      assertKnownKeys(lock, LOCK_KEYS, 'lock')
+      // Renewed every third of the TTL: below 30 ms the timer's own jitter could let it lapse.
+      if (lock.ttlMs !== undefined) assertDuration(lock.ttlMs, 'lock.ttlMs', 30)
+      if (lock.waitMs !== undefined) assertDuration(lock.waitMs, 'lock.waitMs')
+    }
+
     this.prefix = prefix
     this.ttlSeconds = ttlSeconds
+    this.lock =
+      lock === undefined
+        ? undefined
+        : Object.freeze({ ttlMs: lock.ttlMs ?? DEFAULT_LEASE_TTL_MS, waitMs: lock.waitMs ?? DEFAULT_LEASE_WAIT_MS })
     this.maxMessages = maxMessages
     this.wait = wait === undefined ? undefined : Object.freeze({ replicas: wait.replicas, timeoutMs: wait.timeoutMs })
     this.#ttl = String(ttlSeconds ?? 0)
@@ -721,6 +821,7 @@ export class RedisStore implements StateStore {
     assertMessages(messages)
     let key = ''
     let signal: AbortSignal | undefined
+    let fence: string | undefined
     if (options !== undefined) {
       assertOptionsObject(options, 'options')
       assertKnownKeys(options, APPEND_KEYS, 'options')
@@ -729,6 +830,11 @@ export class RedisStore implements StateStore {
         key = options.idempotencyKey
       }
       signal = signalOption(options.signal)
+      // promptline/http lease fencing (the `lock` option): a fenced append runs FENCED_APPEND.
+      if (options.fence !== undefined) {
+        assertNonEmptyString(options.fence, 'fence')
+        fence = options.fence
+      }
     }
     const tag = this.#tag(sessionId)
     // Messages the cap would drop at once are not even sent.
@@ -736,6 +842,10 @@ export class RedisStore implements StateStore {
     const sync = this.wait === undefined ? '0' : '1'
     const args: (string | number)[] = [APPEND.sha, 3, tag + MSGS, tag + META, tag + IDEM, this.#ttl, this.#max, key, sync]
     pushEntries(args, messages, from)
+    if (fence !== undefined) {
+      args.splice(0, 5, FENCED_APPEND.sha, 4, tag + MSGS, tag + META, tag + IDEM, tag + LEASE, fence)
+      return Number(await this.#run('append', sessionId, FENCED_APPEND, args, { signal, write: true }))
+    }
     return Number(await this.#run('append', sessionId, APPEND, args, { signal, write: true }))
   }
 
@@ -789,6 +899,79 @@ export class RedisStore implements StateStore {
     }
     if (result === -1) throw new SessionNotFoundError(sourceId)
     if (result === -2) throw new SessionExistsError(targetId)
+  }
+
+  /**
+   * With `lock`: takes the session's lease, polling while another holder has it
+   * (up to `lock.waitMs`, then `SessionBusyError`), and renews it until `release()`.
+   * Without `lock`: `undefined`. The pipeline calls it; call it yourself to hold a
+   * session while you `append` to it with `{ fence: lease.fence }`.
+   */
+  acquireLease(sessionId: string, options?: AcquireLeaseOptions): Promise<SessionLease> | undefined {
+    if (this.lock === undefined) return undefined
+    return this.#acquireLease(sessionId, this.lock, options)
+  }
+
+  async #acquireLease(sessionId: string, lock: Required<RedisLockOptions>, options: AcquireLeaseOptions | undefined): Promise<SessionLease> {
+    assertSessionId(sessionId)
+    assertOptionsObject(options, 'options')
+    assertKnownKeys(options, ACQUIRE_LEASE_KEYS, 'options')
+    const signal = signalOption(options?.signal)
+    const key = this.#tag(sessionId) + LEASE
+    const token = randomBytes(12).toString('base64url')
+    const started = performance.now()
+    for (let attempt = 0; ; attempt++) {
+      const reply = await this.#command('lease', sessionId, () => this.client.set(key, token, 'PX', lock.ttlMs, 'NX'), { signal }).catch(
+        async (error: unknown) => {
+          // The SET may have landed after we stopped waiting: never leave a lease behind.
+          if (signal?.aborted) void this.#releaseLease(key, token)
+          throw error
+        },
+      )
+      if (reply === 'OK') return this.#holdLease(sessionId, key, token, lock.ttlMs)
+      const waited = performance.now() - started
+      if (waited >= lock.waitMs) throw new SessionBusyError(sessionId, lock.waitMs)
+      // Short, jittered polls: the holder's turn is usually a few ms of store work
+      // plus the provider call; a waiter rechecks a few times a provider call.
+      const delay = Math.min(lock.waitMs - waited, 2 + Math.random() * Math.min(50, 5 * (attempt + 1)))
+      await sleep(delay, signal, this.#waiting)
+    }
+  }
+
+  #holdLease(sessionId: string, key: string, token: string, ttlMs: number): SessionLease {
+    const lost = new AbortController()
+    let renewedAt = performance.now()
+    let released = false
+    const renew = async () => {
+      try {
+        const held = Number(await this.#script(RENEW_LEASE, [RENEW_LEASE.sha, 1, key, token, ttlMs]))
+        if (held === 1) renewedAt = performance.now()
+        else lost.abort(new LeaseLostError(sessionId, 'another turn took it over, or it expired before it was renewed'))
+      } catch {
+        // Redis unreachable: the lease lapses on its own once the TTL has passed.
+        if (performance.now() - renewedAt >= ttlMs) lost.abort(new LeaseLostError(sessionId, `it could not be renewed for ${ttlMs} ms`))
+      }
+      if (lost.signal.aborted) clearInterval(timer)
+    }
+    const timer = setInterval(() => void renew(), Math.max(10, Math.floor(ttlMs / 3)))
+    // A held lease must not keep the process alive on its own.
+    timer.unref()
+    return {
+      fence: token,
+      lost: lost.signal,
+      release: async () => {
+        if (released) return
+        released = true
+        clearInterval(timer)
+        await this.#releaseLease(key, token)
+      },
+    }
+  }
+
+  async #releaseLease(key: string, token: string): Promise<void> {
+    if (this.#closed) return
+    // A lease that cannot be released lapses at its TTL: the only cost is the others' wait.
+    await this.#script(RELEASE_LEASE, [RELEASE_LEASE.sha, 1, key, token]).then(ignore, ignore)
   }
 
   async delete(sessionId: string): Promise<boolean> {
@@ -1034,6 +1217,9 @@ export class RedisStore implements StateStore {
         otherSessionId !== undefined && reason.includes(`\`${this.#tag(otherSessionId)}}:`) ? otherSessionId : sessionId
       return new StateCorruptError(corrupt, undefined, reason, { cause: error })
     }
+    if (message.startsWith('PLFENCE ')) {
+      return new LeaseLostError(sessionId, message.slice('PLFENCE '.length).replace(/ script: .*$/s, ''))
+    }
     if (message.startsWith('WRONGTYPE')) {
       return new StateCorruptError(sessionId, undefined, 'a key of the session holds the wrong type of value', { cause: error })
     }
@@ -1094,6 +1280,11 @@ function untilAborted<T>(promise: Promise<T>, waiting: Set<(reason: unknown) => 
       },
     )
   })
+}
+
+/** Waits `ms`, or rejects with the reason of whichever signal aborts first. */
+function sleep(ms: number, signal: AbortSignal | undefined, waiting: Set<(reason: unknown) => void>): Promise<void> {
+  return untilAborted(new Promise<void>((resolve) => setTimeout(resolve, ms)), waiting, signal)
 }
 
 function withTimeout(promise: Promise<unknown>, ms: number): Promise<void> {
