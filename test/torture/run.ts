@@ -31,6 +31,8 @@ import { FaultyProxy } from './proxy.js'
 import { redisCli, startTortureCluster, type TortureCluster } from './topology.js'
 import type { WorkerConfig, WorkerMessage } from './worker.js'
 
+/** How far a restarted worker skips ahead of the last turn it is known to have started. */
+const RESTART_TURN_GAP = 1_000
 const WORKERS = 3
 const SESSIONS_PER_WORKER = 3
 const WARM_UP_MS = 1_000
@@ -312,7 +314,11 @@ async function runScenario(scenario: Scenario, index: number): Promise<Row> {
       const sessions = sessionsOf(w).map((id) => {
         let next = 0
         for (const log of turns.values()) if (log.session === id) next = Math.max(next, log.turn + 1)
-        return { id, next }
+        // A killed worker may have started (and stored) turns whose `start` message the
+        // parent never read: IPC messages still in the pipe are lost with the process. A
+        // restarted worker must not reuse those numbers, or the checker would see one
+        // turn stored twice; it skips ahead instead (the unlogged turns are not counted).
+        return { id, next: next === 0 ? 0 : next + RESTART_TURN_GAP }
       })
       const config: WorkerConfig = {
         worker: w, nodes, cluster: cluster !== undefined, prefix, sessions,
