@@ -266,21 +266,23 @@ describe('a queued turn', () => {
   })
 
   it('counts its time in the queue against timeoutMs', async () => {
-    const provider = heldProvider()
-    const pipe = new Pipeline({ provider, timeoutMs: 150 })
+    // The turn ahead leaves a write in flight past its own deadline, so the session stays
+    // held for as long as the test likes: the queued turn can only end by its own deadline,
+    // counted from its call. (Two turns timing out together would race their timers.)
+    const store = new HeldStore()
+    const provider = new MockProvider()
+    const pipe = new Pipeline({ provider, store, timeoutMs: 150 })
+    const write = store.holdAppend()
     const first = rejection(pipe.execute('s', 'user', 'a'))
+    await write.started
     const second = await timed(pipe.execute('s', 'user', 'b'))
     expect(second.error).toBeInstanceOf(AbortError)
     expect(second.ms).toBeLessThan(1_500)
-    expect(await first).toBeInstanceOf(AbortError)
-    // The first turn's provider call is stalled, but it cannot write: the session is free.
-    const controller = new AbortController()
-    const third = pipe.execute('s', 'user', 'c', { signal: controller.signal })
-    await sleep(20)
-    expect(provider.calls).toBe(2)
-    controller.abort()
-    await rejection(third)
-    provider.answer()
+    expect(provider.requests).toHaveLength(1) // the queued turn never ran
+    expect(await first).toBeInstanceOf(StateSaveError)
+    write.release()
+    await pipe.shutdown()
+    expect((await store.inner.load('s')).map((m) => m.content)).toEqual(['a', 'Echo: a'])
   })
 
   it('still runs in call order after the turn ahead of it', async () => {
