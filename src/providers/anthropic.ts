@@ -13,6 +13,7 @@ import {
   isRecord,
   nonEmpty,
   redactingLogger,
+  redactedPreview,
   redactText,
   scrub,
   streamThroughSdk,
@@ -261,7 +262,7 @@ export class AnthropicProvider implements Provider {
 
   #fromReply(reply: unknown, requestedModel: string): ProviderResponse {
     if (!isRecord(reply) || !Array.isArray(reply.content)) {
-      throw new ProviderError(this.name, `malformed response: expected a message, got \`${this.#preview(reply)}\``)
+      throw new ProviderError(this.name, `malformed response: expected a message, got \`${redactedPreview(reply, this.#secret)}\``)
     }
     const message = fromAnthropicContent(reply.content)
     const response: ProviderResponse = {
@@ -273,18 +274,6 @@ export class AnthropicProvider implements Provider {
     const finishReason = finishReasonOf(reply.stop_reason, message.toolCalls !== undefined)
     if (finishReason !== undefined) response.finishReason = finishReason
     return response
-  }
-
-  /** A short rendering of a server's value for an error message: redacted first, then cut. */
-  #preview(value: unknown): string {
-    let text: string
-    try {
-      text = JSON.stringify(value) ?? String(value)
-    } catch {
-      text = Object.prototype.toString.call(value)
-    }
-    text = redactText(text, this.#secret)
-    return text.length > 80 ? `${text.slice(0, 77)}...` : text
   }
 
   /** Maps anything thrown during a call to `AbortError` / `ProviderError`, with the key scrubbed. */

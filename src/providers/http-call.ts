@@ -141,6 +141,21 @@ export function redactText(text: string, secret: string | undefined): string {
 }
 
 /**
+ * A short rendering of what a server sent, for an error message: redacted before it
+ * is cut, so a key can never survive in part at the cut.
+ */
+export function redactedPreview(value: unknown, secret: string | undefined): string {
+  let text: string
+  try {
+    text = JSON.stringify(value) ?? String(value)
+  } catch {
+    text = Object.prototype.toString.call(value)
+  }
+  text = redactText(text, secret)
+  return text.length > 80 ? `${text.slice(0, 77)}...` : text
+}
+
+/**
  * Makes sure `secret` appears nowhere `util.inspect(cause)` looks: rewrites the
  * messages, stacks and bodies of the cause chain, and if the key still shows
  * (say, in response headers), replaces the cause with a plain copy that keeps its

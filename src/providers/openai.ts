@@ -9,7 +9,7 @@ import { AbortError, ProviderError } from '../errors.js'
 import { assertDuration, assertKnownKeys, assertNonEmptyString, assertNonNegativeInteger, assertOneOf, MAX_TIMER_MS, show } from '../validate.js'
 import { finishReasonOf, fromOpenAIMessage, toOpenAIMessages, toUsage } from './openai-messages.js'
 import { ChunkAssembler } from './openai-stream.js'
-import { assertHttpURL, Call, describeChain, isRecord, nonEmpty, redactingLogger, scrub, streamThroughSdk, typeName } from './http-call.js'
+import { assertHttpURL, Call, describeChain, isRecord, nonEmpty, redactedPreview, redactingLogger, redactText, scrub, streamThroughSdk, typeName } from './http-call.js'
 
 /** Which request field carries `ProviderRequest.maxTokens`. */
 export type MaxTokensParam = 'max_tokens' | 'max_completion_tokens'
@@ -280,11 +280,11 @@ export class OpenAIProvider implements Provider {
 
   #fromCompletion(completion: unknown, requestedModel: string): ProviderResponse {
     if (!isRecord(completion) || !Array.isArray(completion.choices)) {
-      throw new ProviderError(this.name, `malformed response: expected a chat completion, got \`${this.#preview(completion)}\``)
+      throw new ProviderError(this.name, `malformed response: expected a chat completion, got \`${redactedPreview(completion, this.#secret)}\``)
     }
     const choice: unknown = completion.choices[0]
     if (!isRecord(choice) || !isRecord(choice.message)) {
-      throw new ProviderError(this.name, `malformed response: no choice with a message in \`${this.#preview(completion)}\``)
+      throw new ProviderError(this.name, `malformed response: no choice with a message in \`${redactedPreview(completion, this.#secret)}\``)
     }
     const message = fromOpenAIMessage(choice.message)
     const response: ProviderResponse = { message, model: modelOf(completion.model, requestedModel) }
@@ -295,23 +295,6 @@ export class OpenAIProvider implements Provider {
     return response
   }
 
-  /** Removes the key from text that may quote what the server sent. */
-  #redact(text: string): string {
-    return this.#secret === undefined ? text : text.split(this.#secret).join('[redacted]')
-  }
-
-  /** A short rendering of a server's value for an error message: redacted first, then cut. */
-  #preview(value: unknown): string {
-    let text: string
-    try {
-      text = typeof value === 'string' ? JSON.stringify(value) : (JSON.stringify(value) ?? String(value))
-    } catch {
-      text = Object.prototype.toString.call(value)
-    }
-    text = this.#redact(text)
-    return text.length > 80 ? `${text.slice(0, 77)}...` : text
-  }
-
   /** Maps anything thrown during a call to `AbortError` / `ProviderError`, with the key scrubbed. */
   #error(error: unknown, call: Call, phase: 'request' | 'stream'): Error {
     if (call.aborted) {
@@ -319,7 +302,7 @@ export class OpenAIProvider implements Provider {
     }
     if (error instanceof ProviderError) return error
     const cause = scrub(error, this.#secret)
-    const redact = (text: string) => this.#redact(text)
+    const redact = (text: string) => redactText(text, this.#secret)
     if (call.timedOut) {
       return new ProviderError(this.name, `timed out: no data for ${this.#timeoutMs} ms while streaming`, { cause })
     }
