@@ -77,6 +77,18 @@ export function assertSignal(value: unknown, name: string): asserts value is Abo
   if (value !== undefined && !(value instanceof AbortSignal)) throw expected(name, 'an AbortSignal', value)
 }
 
+/**
+ * Checks the options of a call whose only option is `signal` (`{ signal }` or nothing)
+ * and returns the signal.
+ */
+export function signalOnlyOption(options: unknown): AbortSignal | undefined {
+  assertOptionsObject(options, 'options')
+  assertKnownKeys(options, ['signal'], 'options')
+  const signal = (options as { signal?: unknown } | undefined)?.signal
+  assertSignal(signal, 'signal')
+  return signal
+}
+
 /** Throws unless `value` is a plain object (or undefined when `optional`). */
 export function assertOptionsObject(value: unknown, name: string): asserts value is object | undefined {
   if (value === undefined) return

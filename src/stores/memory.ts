@@ -11,6 +11,7 @@ import {
   assertPositiveInteger,
   assertSessionId,
   assertSignal,
+  signalOnlyOption,
 } from '../validate.js'
 
 /** The limits of a `MemoryStore`: a process's memory is finite, so idle or long sessions can be bounded. */
@@ -142,11 +143,9 @@ export class MemoryStore implements StateStore {
   async loadRange(sessionId: string, start: number, end: number, options?: { signal?: AbortSignal | undefined }): Promise<Message[]> {
     assertSessionId(sessionId)
     assertRange(start, end)
-    assertOptionsObject(options, 'options')
-    assertKnownKeys(options, ['signal'], 'options')
-    assertSignal(options?.signal, 'signal')
+    const signal = signalOnlyOption(options)
     this.#assertOpen()
-    options?.signal?.throwIfAborted()
+    signal?.throwIfAborted()
     const session = this.#touch(sessionId)
     if (session === undefined) return []
     const from = session.head + Math.min(start, session.length)
@@ -165,11 +164,9 @@ export class MemoryStore implements StateStore {
   async saveSummary(sessionId: string, summary: SessionSummary, options?: { signal?: AbortSignal | undefined }): Promise<boolean> {
     assertSessionId(sessionId)
     const copy = checkedSummary(summary)
-    assertOptionsObject(options, 'options')
-    assertKnownKeys(options, ['signal'], 'options')
-    assertSignal(options?.signal, 'signal')
+    const signal = signalOnlyOption(options)
     this.#assertOpen()
-    options?.signal?.throwIfAborted()
+    signal?.throwIfAborted()
     const session = this.#touch(sessionId)
     if (session === undefined) return false
     if (copy.position > session.length) {

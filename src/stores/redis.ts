@@ -31,6 +31,8 @@ import {
   assertOptionsObject,
   assertPositiveInteger,
   assertSessionId,
+  assertSignal,
+  signalOnlyOption,
   messageProblem,
   show,
 } from '../validate.js'
@@ -116,7 +118,6 @@ export interface RedisLockOptions {
 
 const OPTION_KEYS = ['prefix', 'ttlSeconds', 'maxMessages', 'wait', 'lock']
 const LOCK_KEYS = ['ttlMs', 'waitMs']
-const ACQUIRE_LEASE_KEYS = ['signal']
 /** @see RedisLockOptions */
 const DEFAULT_LEASE_TTL_MS = 10_000
 const DEFAULT_LEASE_WAIT_MS = 30_000
@@ -719,7 +720,8 @@ export class RedisStore implements StateStore {
         first = `-${options.last}`
       }
       if (options.first !== undefined) assertPositiveInteger(options.first, 'first')
-      signal = signalOption(options.signal)
+      assertSignal(options.signal, 'signal')
+      signal = options.signal
       if (options.first !== undefined) return this.#loadHeadAndTail(sessionId, options.first, options.last, signal)
     }
     const tag = this.#tag(sessionId)
@@ -765,7 +767,8 @@ export class RedisStore implements StateStore {
         first = options.first
         if (options.last === undefined) last = 0
       }
-      signal = signalOption(options.signal)
+      assertSignal(options.signal, 'signal')
+      signal = options.signal
     }
     return this.#loadView(sessionId, first, last, true, signal)
   }
@@ -775,9 +778,7 @@ export class RedisStore implements StateStore {
     assertNonNegativeInteger(start, 'start')
     assertNonNegativeInteger(end, 'end')
     if (end < start) throw new TypeError(`Expected \`end\` to be at least \`start\` (${start}), got \`${end}\`.`)
-    assertOptionsObject(options, 'options')
-    assertKnownKeys(options, ['signal'], 'options')
-    const signal = signalOption(options?.signal)
+    const signal = signalOnlyOption(options)
     const tag = this.#tag(sessionId)
     const args = [LOAD_RANGE.sha, 3, tag + MSGS, tag + META, tag + IDEM, start, end, this.#ttl]
     const entries = (await this.#run('load', sessionId, LOAD_RANGE, args, { signal })) as string[]
@@ -793,9 +794,7 @@ export class RedisStore implements StateStore {
   async saveSummary(sessionId: string, summary: SessionSummary, options?: { signal?: AbortSignal | undefined }): Promise<boolean> {
     assertSessionId(sessionId)
     const copy = checkedSummary(summary)
-    assertOptionsObject(options, 'options')
-    assertKnownKeys(options, ['signal'], 'options')
-    const signal = signalOption(options?.signal)
+    const signal = signalOnlyOption(options)
     const tag = this.#tag(sessionId)
     const metadata = copy.metadata === undefined ? '' : JSON.stringify(copy.metadata)
     const args = [SAVE_SUMMARY.sha, 3, tag + MSGS, tag + META, tag + IDEM, copy.position, copy.content, metadata, this.#ttl]
@@ -829,7 +828,8 @@ export class RedisStore implements StateStore {
         assertNonEmptyString(options.idempotencyKey, 'idempotencyKey')
         key = options.idempotencyKey
       }
-      signal = signalOption(options.signal)
+      assertSignal(options.signal, 'signal')
+      signal = options.signal
       // promptline/http lease fencing (the `lock` option): a fenced append runs FENCED_APPEND.
       if (options.fence !== undefined) {
         assertNonEmptyString(options.fence, 'fence')
@@ -914,9 +914,7 @@ export class RedisStore implements StateStore {
 
   async #acquireLease(sessionId: string, lock: Required<RedisLockOptions>, options: AcquireLeaseOptions | undefined): Promise<SessionLease> {
     assertSessionId(sessionId)
-    assertOptionsObject(options, 'options')
-    assertKnownKeys(options, ACQUIRE_LEASE_KEYS, 'options')
-    const signal = signalOption(options?.signal)
+    const signal = signalOnlyOption(options)
     const key = this.#tag(sessionId) + LEASE
     const token = randomBytes(12).toString('base64url')
     const started = performance.now()
@@ -1240,11 +1238,6 @@ interface RunOptions {
   signal?: AbortSignal | undefined
   /** A fork's other session, which a corruption report may name. */
   other?: string
-}
-
-function signalOption(value: unknown): AbortSignal | undefined {
-  if (value === undefined || value instanceof AbortSignal) return value
-  throw new TypeError(`Expected \`signal\` to be an AbortSignal, got \`${show(value)}\`.`)
 }
 
 /**
